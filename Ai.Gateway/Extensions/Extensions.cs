@@ -1,0 +1,20 @@
+using Ai.Gateway.Model;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class Extensions
+{
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddCommunicationBus("redis");
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<ModelCatalogOptions>()
+            .BindConfiguration(ModelCatalogOptions.SectionName)
+            .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
+
+        return builder;
+    }
+}

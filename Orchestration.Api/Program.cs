@@ -1,0 +1,17 @@
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.AddApiDefaults();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseApiDefaults();
+app.MapDefaultEndpoints();
+app.MapApiDocs();
+
+app.MapAgentsApi();
+
+app.Run();
+
+public partial class Program;
