@@ -32,6 +32,7 @@ public static class ApiDefaults
         builder.Services.AddProblemDetails();
         builder.AddApiKeyAuthentication();
 
+        builder.Services.AddSingleton(limits);
         builder.Services.Configure<KestrelServerOptions>(o => o.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes);
         builder.Services.Configure<JsonOptions>(o => o.SerializerOptions.MaxDepth = limits.MaxJsonDepth);
 
@@ -44,6 +45,7 @@ public static class ApiDefaults
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.Use(RejectOversizedBodies);
         app.UseAuthentication();
         app.UseAuthorization();
         return app;
@@ -63,6 +65,30 @@ public static class ApiDefaults
         }
 
         return app;
+    }
+
+    // Kestrel enforces the limit while a body is read (chunked bodies included); a declared
+    // Content-Length over the limit is refused up front, before any handler runs.
+    private static async Task RejectOversizedBodies(HttpContext context, Func<Task> next)
+    {
+        var limits = context.RequestServices.GetRequiredService<ApiLimitsOptions>();
+        if (context.Request.ContentLength > limits.MaxRequestBodyBytes)
+        {
+            context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails =
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge,
+                    Title = "Request body too large",
+                    Detail = $"The body may be at most {limits.MaxRequestBodyBytes} bytes.",
+                },
+            });
+            return;
+        }
+
+        await next();
     }
 
     private sealed class ApiKeySecuritySchemeTransformer : IOpenApiDocumentTransformer

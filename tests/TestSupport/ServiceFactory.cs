@@ -1,0 +1,49 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace TestSupport;
+
+/// <summary>
+/// Hosts a service's real <c>Program</c> on Kestrel (so transport limits apply, as in production)
+/// against a real Redis, with one known API key.
+/// </summary>
+public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram> where TProgram : class
+{
+    public const string ApiKey = "test-api-key-0123456789abcdef";
+
+    private readonly Dictionary<string, string?> _settings;
+
+    public ServiceFactory(string redisConnectionString, IDictionary<string, string?>? settings = null)
+    {
+        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["ConnectionStrings:redis"] = redisConnectionString,
+            ["Auth:ApiKeys:client"] = ApiKey,
+            ["Bus:Signing:Keys:0:Id"] = "test",
+            ["Bus:Signing:Keys:0:Secret"] = "test-signing-secret-0123456789abcdefghijklmnop",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            _settings[key] = value;
+        }
+
+        UseKestrel(0);
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Testing");
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+
+    /// <summary>A client that sends the API key.</summary>
+    public HttpClient CreateAuthorizedClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", ApiKey);
+        return client;
+    }
+}
