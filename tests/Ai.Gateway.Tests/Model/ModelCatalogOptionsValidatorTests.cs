@@ -1,0 +1,64 @@
+using Ai.Gateway.Model;
+
+namespace Ai.Gateway.Tests.Model;
+
+public sealed class ModelCatalogOptionsValidatorTests
+{
+    private static ModelDefinition Model(string id, params string[] fallbacks) => new()
+    {
+        Id = id, Provider = "gemini", Qps = 1, Burst = 1, Fallbacks = [.. fallbacks],
+    };
+
+    private static ModelCatalogOptions Catalog(string defaultModel, params ModelDefinition[] models) =>
+        new() { DefaultModel = defaultModel, Models = [.. models] };
+
+    [Fact]
+    public void A_consistent_catalog_is_valid()
+    {
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", Model("a", "b"), Model("b")));
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
+
+    [Fact]
+    public void An_unknown_default_model_is_rejected()
+    {
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("z", Model("a")));
+
+        Assert.True(result.Failed);
+        Assert.Contains("Gateway:DefaultModel 'z'", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Duplicate_ids_unknown_fallbacks_and_self_fallbacks_are_each_reported()
+    {
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", Model("a", "missing"), Model("a"), Model("c", "c")));
+
+        Assert.True(result.Failed);
+        Assert.Contains("'a' is used more than once", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'missing' is not in Gateway:Models", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'c' cannot fall back to itself", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Field_rules_are_reported_with_their_path()
+    {
+        var bad = Model("a");
+        bad.Provider = "acme";
+        bad.Qps = 0;
+
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", bad));
+
+        Assert.True(result.Failed);
+        Assert.Contains("Gateway:Models:0:Provider", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:0:Qps", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_empty_catalog_is_rejected()
+    {
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a"));
+
+        Assert.True(result.Failed);
+    }
+}

@@ -1,0 +1,82 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using TestSupport;
+
+namespace AppHost.Tests;
+
+/// <summary>
+/// Starts the whole AppHost once for the collection (executable Redis in a temporary data folder)
+/// and waits, with a timeout, until every resource is healthy.
+/// </summary>
+public sealed class AppHostFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
+    public static readonly string[] Services = ["orchestration-api", "ai-gateway"];
+
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("apphost-redis-").FullName;
+
+    public DistributedApplication App { get; private set; } = null!;
+
+    public string ApiKey { get; private set; } = "";
+
+    public async ValueTask InitializeAsync()
+    {
+        // Fail fast with advice instead of waiting for a resource that can never start.
+        if (RedisServer.FindOnPath("redis-server") is null)
+        {
+            throw new InvalidOperationException(
+                "redis-server is not on PATH; the AppHost tests run Redis as an executable. Run ./scripts/test or 'sudo apt-get install -y redis-server'.");
+        }
+
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
+            ["--Redis:Mode", "executable", "--Redis:DataDirectory", _dataDirectory], timeout.Token);
+        builder.Services.AddLogging(logging => logging
+            .SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
+
+        App = await builder.BuildAsync(timeout.Token);
+        await App.StartAsync(timeout.Token);
+
+        foreach (var resource in new[] { "redis" }.Concat(Services))
+        {
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.StopOnResourceUnavailable, timeout.Token);
+        }
+
+        var apiKey = builder.Resources.OfType<ParameterResource>().Single(p => p.Name == "api-key");
+        ApiKey = await apiKey.GetValueAsync(timeout.Token) ?? throw new InvalidOperationException("The api-key parameter has no value.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+        {
+            await App.DisposeAsync();
+        }
+
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    public HttpClient CreateClient(string resource, bool withKey)
+    {
+        var client = App.CreateHttpClient(resource);
+        if (withKey)
+        {
+            client.DefaultRequestHeaders.Authorization = new("Bearer", ApiKey);
+        }
+
+        return client;
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AppHostCollection : ICollectionFixture<AppHostFixture>
+{
+    public const string Name = "AppHost";
+}
