@@ -1,0 +1,95 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Orchestration.Api.Model;
+
+/// <summary>A workflow: steps run in order, each handled by an agent.</summary>
+public sealed record WorkflowDefinition
+{
+    public string Id { get; init; } = "";
+
+    public string? Description { get; init; }
+
+    /// <summary>The whole run must end within this time, or it ends as <c>TIMED_OUT</c>.</summary>
+    public long TimeoutMs { get; init; } = 600_000;
+
+    public IReadOnlyList<StepDefinition> Steps { get; init; } = [];
+}
+
+/// <summary>One step: who does it, with what input, and what to do when it fails.</summary>
+public sealed record StepDefinition
+{
+    public string Id { get; init; } = "";
+
+    /// <summary>A registered agent's id; or leave it empty and name a <see cref="Capability"/>.</summary>
+    public string? Agent { get; init; }
+
+    /// <summary>Any active agent with this capability may take the step.</summary>
+    public string? Capability { get; init; }
+
+    /// <summary>
+    /// The step's input: any JSON in which strings may use <c>{{input.x}}</c> and
+    /// <c>{{steps.&lt;id&gt;.output[.path]}}</c>. Absent: the previous step's output (the run input for the first step).
+    /// </summary>
+    public JsonElement? Input { get; init; }
+
+    public OnFail OnFail { get; init; } = OnFail.Retry;
+
+    /// <summary>Attempts in all (RETRY), at least 1.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    public BackoffPolicy Backoff { get; init; } = new();
+
+    /// <summary>How long one attempt may take before it counts as failed.</summary>
+    public long TimeoutMs { get; init; } = 60_000;
+
+    /// <summary>What undoes this step when a later step makes the run fail.</summary>
+    public CompensationDefinition? Compensate { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<OnFail>))]
+public enum OnFail
+{
+    [JsonStringEnumMemberName("RETRY")]
+    Retry,
+
+    [JsonStringEnumMemberName("SKIP")]
+    Skip,
+
+    [JsonStringEnumMemberName("ABORT")]
+    Abort,
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<BackoffType>))]
+public enum BackoffType
+{
+    [JsonStringEnumMemberName("exponential")]
+    Exponential,
+
+    [JsonStringEnumMemberName("linear")]
+    Linear,
+
+    [JsonStringEnumMemberName("constant")]
+    Constant,
+}
+
+public sealed record BackoffPolicy
+{
+    public BackoffType Type { get; init; } = BackoffType.Exponential;
+
+    public long BaseMs { get; init; } = 500;
+
+    public long MaxMs { get; init; } = 30_000;
+
+    /// <summary>Spread retries: the delay is drawn from [delay/2, delay].</summary>
+    public bool Jitter { get; init; } = true;
+}
+
+public sealed record CompensationDefinition
+{
+    /// <summary>The agent that undoes the step.</summary>
+    public string Agent { get; init; } = "";
+
+    /// <summary>A template like a step's input; may also use this step's own output.</summary>
+    public JsonElement? Input { get; init; }
+}

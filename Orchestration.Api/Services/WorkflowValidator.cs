@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Orchestration.Api.Model;
+
+namespace Orchestration.Api.Services;
+
+/// <summary>Checks a workflow definition and a run's input; errors are keyed by field path.</summary>
+public static partial class WorkflowValidator
+{
+    public const long MinTimeoutMs = 100;
+    public const long MaxTimeoutMs = 86_400_000;
+    public const int MaxSteps = 100;
+    public const int MaxAttemptsLimit = 20;
+    public const long MaxBackoffMs = 3_600_000;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")]
+    public static partial Regex WorkflowId();
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex StepId();
+
+    public static Dictionary<string, string[]> Validate(WorkflowDefinition workflow)
+    {
+        var errors = new Errors();
+        if (!WorkflowId().IsMatch(workflow.Id))
+        {
+            errors.Add("id", "Use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+
+        if (workflow.TimeoutMs is < 1000 or > MaxTimeoutMs)
+        {
+            errors.Add("timeoutMs", $"Must be between 1000 and {MaxTimeoutMs}.");
+        }
+
+        if (workflow.Steps.Count == 0)
+        {
+            errors.Add("steps", "A workflow needs at least one step.");
+        }
+        else if (workflow.Steps.Count > MaxSteps)
+        {
+            errors.Add("steps", $"At most {MaxSteps} steps.");
+        }
+
+        var earlier = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < workflow.Steps.Count; i++)
+        {
+            var step = workflow.Steps[i];
+            var path = $"steps[{i}]";
+            ValidateStep(step, path, workflow, earlier, errors);
+            if (!string.IsNullOrEmpty(step.Id) && !earlier.Add(step.Id))
+            {
+                errors.Add($"{path}.id", $"'{step.Id}' is used by an earlier step; step ids must be unique.");
+            }
+        }
+
+        return errors.ToDictionary();
+    }
+
+    /// <summary>Every <c>{{input.…}}</c> path the steps use must exist in the run input.</summary>
+    public static Dictionary<string, string[]> ValidateInput(WorkflowDefinition workflow, JsonElement input)
+    {
+        var errors = new Errors();
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            errors.Add("input", "The run input must be a JSON object.");
+            return errors.ToDictionary();
+        }
+
+        var noOutputs = new Dictionary<string, JsonElement?>();
+        foreach (var step in workflow.Steps)
+        {
+            foreach (var reference in StepTemplates.References(step.Input).Concat(StepTemplates.References(step.Compensate?.Input)))
+            {
+                if (reference.Root == "input" && StepTemplates.Resolve(reference, input, noOutputs) is null)
+                {
+                    errors.Add(string.Join('.', ["input", .. reference.Segments]), $"Required by step '{step.Id}' ({reference.Text}).");
+                }
+            }
+        }
+
+        return errors.ToDictionary();
+    }
+
+    private static void ValidateStep(StepDefinition step, string path, WorkflowDefinition workflow, HashSet<string> earlier, Errors errors)
+    {
+        if (!StepId().IsMatch(step.Id))
+        {
+            errors.Add($"{path}.id", "Use 1-64 letters, digits, '_' or '-'.");
+        }
+
+        var hasAgent = !string.IsNullOrWhiteSpace(step.Agent);
+        var hasCapability = !string.IsNullOrWhiteSpace(step.Capability);
+        if (hasAgent == hasCapability)
+        {
+            errors.Add($"{path}.agent", "Set exactly one of 'agent' or 'capability'.");
+        }
+
+        if (step.MaxAttempts is < 1 or > MaxAttemptsLimit)
+        {
+            errors.Add($"{path}.maxAttempts", $"Must be between 1 and {MaxAttemptsLimit}.");
+        }
+
+        if (step.TimeoutMs < MinTimeoutMs || step.TimeoutMs > workflow.TimeoutMs)
+        {
+            errors.Add($"{path}.timeoutMs", $"Must be between {MinTimeoutMs} and the workflow's timeoutMs ({workflow.TimeoutMs}).");
+        }
+
+        if (step.Backoff.BaseMs is < 0 or > MaxBackoffMs)
+        {
+            errors.Add($"{path}.backoff.baseMs", $"Must be between 0 and {MaxBackoffMs}.");
+        }
+
+        if (step.Backoff.MaxMs < step.Backoff.BaseMs || step.Backoff.MaxMs > MaxBackoffMs)
+        {
+            errors.Add($"{path}.backoff.maxMs", $"Must be at least baseMs and at most {MaxBackoffMs}.");
+        }
+
+        ValidateTemplate(step.Input, $"{path}.input", earlier, errors);
+
+        if (step.Compensate is { } compensate)
+        {
+            if (string.IsNullOrWhiteSpace(compensate.Agent))
+            {
+                errors.Add($"{path}.compensate.agent", "A compensation must name the agent that runs it.");
+            }
+
+            ValidateTemplate(compensate.Input, $"{path}.compensate.input", [.. earlier, step.Id], errors);
+        }
+    }
+
+    private static void ValidateTemplate(JsonElement? template, string path, HashSet<string> visibleSteps, Errors errors)
+    {
+        foreach (var reference in StepTemplates.References(template))
+        {
+            switch (reference.Root)
+            {
+                case "input":
+                    break;
+                case "steps" when reference.Segments.Count >= 2 && reference.Segments[1] == "output":
+                    if (!visibleSteps.Contains(reference.Segments[0]))
+                    {
+                        errors.Add(path, $"{reference.Text} refers to '{reference.Segments[0]}', which is not an earlier step.");
+                    }
+
+                    break;
+                default:
+                    errors.Add(path, $"{reference.Text} must start with 'input' or 'steps.<id>.output'.");
+                    break;
+            }
+        }
+    }
+
+    private sealed class Errors
+    {
+        private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+        public void Add(string path, string message)
+        {
+            if (!_errors.TryGetValue(path, out var list))
+            {
+                _errors[path] = list = [];
+            }
+
+            list.Add(message);
+        }
+
+        public Dictionary<string, string[]> ToDictionary() => _errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+}
