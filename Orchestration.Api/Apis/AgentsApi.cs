@@ -1,4 +1,7 @@
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Orchestration.Api.Apis;
+using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
@@ -10,13 +13,86 @@ public static class AgentsApi
     {
         var api = app.MapGroup("/api/agents").WithTags("Agents");
 
-        api.MapGet("/", ListAgents)
-            .WithName("ListAgents")
-            .WithSummary("List the registered agents");
+        api.MapPost("/", Register).WithName("RegisterAgent").WithSummary("Register an agent, or update its registration");
+        api.MapGet("/", ListAgents).WithName("ListAgents").WithSummary("List agents, optionally by capability and status (active = available)");
+        api.MapGet("/{id}", GetAgent).WithName("GetAgent").WithSummary("Get one agent");
+        api.MapDelete("/{id}", Unregister).WithName("UnregisterAgent").WithSummary("Remove an agent");
+        api.MapPost("/{id}/heartbeat", Heartbeat).WithName("AgentHeartbeat").WithSummary("Keep an agent alive, optionally changing its declared status");
 
         return app;
     }
 
-    public static async Task<Ok<IReadOnlyList<Agent>>> ListAgents(AgentRegistry registry) =>
-        TypedResults.Ok(await registry.ListAsync());
+    public static async Task<Results<Ok<Agent>, ValidationProblem>> Register(JsonElement body, AgentRegistry registry, AgentDirectory directory)
+    {
+        if (!RequestJson.TryRead<AgentRegistration>(body, out var registration, out var errors))
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        errors = AgentValidator.Validate(registration);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var agent = await registry.RegisterAsync(registration);
+        directory.Invalidate();
+        return TypedResults.Ok(agent);
+    }
+
+    public static async Task<Results<Ok<IReadOnlyList<Agent>>, ValidationProblem>> ListAgents(AgentRegistry registry, string? capability = null, string? status = null)
+    {
+        if (status is not null && !AgentStatuses.All.Contains(status))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", AgentStatuses.All)}."] });
+        }
+
+        return TypedResults.Ok(await registry.ListAsync(capability, status));
+    }
+
+    public static async Task<Results<Ok<Agent>, NotFound>> GetAgent(string id, AgentRegistry registry) =>
+        await registry.GetAsync(id) is { } agent ? TypedResults.Ok(agent) : TypedResults.NotFound();
+
+    public static async Task<Results<NoContent, NotFound>> Unregister(string id, AgentRegistry registry, AgentDirectory directory)
+    {
+        var removed = await registry.UnregisterAsync(id);
+        directory.Invalidate();
+        return removed ? TypedResults.NoContent() : TypedResults.NotFound();
+    }
+
+    public static async Task<Results<Ok<Agent>, NotFound, ValidationProblem>> Heartbeat(string id, HttpRequest request, AgentRegistry registry, AgentDirectory directory)
+    {
+        string? status = null;
+        if (request.ContentLength > 0)
+        {
+            JsonElement body;
+            try
+            {
+                body = await request.ReadFromJsonAsync<JsonElement>();
+            }
+            catch (JsonException)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
+            }
+
+            if (!RequestJson.TryRead<AgentHeartbeat>(body, out var heartbeat, out var errors))
+            {
+                return TypedResults.ValidationProblem(errors);
+            }
+
+            status = heartbeat.Status;
+            if (status is not null && !AgentStatuses.Declarable.Contains(status))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", AgentStatuses.Declarable)}."] });
+            }
+        }
+
+        var agent = await registry.HeartbeatAsync(id, status);
+        if (status is not null)
+        {
+            directory.Invalidate();
+        }
+
+        return agent is null ? TypedResults.NotFound() : TypedResults.Ok(agent);
+    }
 }

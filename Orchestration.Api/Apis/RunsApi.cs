@@ -1,0 +1,197 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using Orchestration.Api.Apis;
+using Orchestration.Api.Engine;
+using Orchestration.Api.Model;
+using Orchestration.Api.Services;
+
+namespace Microsoft.AspNetCore.Builder;
+
+public static class RunsApi
+{
+    public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/workflows/{id}/runs", StartRun)
+            .WithTags("Runs").WithName("StartRun")
+            .WithSummary("Start a run (202); with ?waitMs= the final state is returned if the run ends within the wait");
+
+        var api = app.MapGroup("/api/runs").WithTags("Runs");
+        api.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("List runs, newest first, by workflow and status (paged)");
+        api.MapGet("/{runId}", GetRun).WithName("GetRun").WithSummary("Get a run with its steps");
+        api.MapGet("/{runId}/events", StreamEvents).WithName("RunEvents").WithSummary("The run's events as Server-Sent Events: history, then live, until the run ends");
+        api.MapPost("/{runId}/cancel", CancelRun).WithName("CancelRun").WithSummary("Cancel a run; completed steps are compensated");
+
+        return app;
+    }
+
+    public sealed record RunServices(WorkflowStore Workflows, RunStore Runs, RunEngine Engine, RunEventNotifier Notifier, TimeProvider Time, IOptions<OrchestrationOptions> Options);
+
+    public static async Task<Results<Accepted<RunAccepted>, Ok<RunView>, NotFound<ProblemDetails>, ValidationProblem>> StartRun(
+        string id, HttpRequest request, [AsParameters] RunServices services, int? waitMs, CancellationToken cancellationToken)
+    {
+        if (waitMs is < 0 || waitMs > services.Options.Value.MaxWaitMs)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["waitMs"] = [$"Must be between 0 and {services.Options.Value.MaxWaitMs}."] });
+        }
+
+        var body = new StartRunRequest();
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            JsonElement json;
+            try
+            {
+                json = await request.ReadFromJsonAsync<JsonElement>(cancellationToken);
+            }
+            catch (JsonException)
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
+            }
+
+            if (!RequestJson.TryRead(json, out body, out var bodyErrors))
+            {
+                return TypedResults.ValidationProblem(bodyErrors);
+            }
+        }
+
+        if (body.IdempotencyKey is { } key && (key.Length is 0 or > 200 || key.Any(char.IsControl)))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["idempotencyKey"] = ["1-200 printable characters."] });
+        }
+
+        var workflow = await services.Workflows.GetAsync(id);
+        if (workflow is null)
+        {
+            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown workflow", Detail = $"No workflow '{id}' is stored.", Status = 404 });
+        }
+
+        var input = body.Input ?? JsonSerializer.SerializeToElement(new { });
+        var errors = WorkflowValidator.ValidateInput(workflow, input);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        var (run, _) = await services.Engine.StartAsync(workflow, input, body.IdempotencyKey, cancellationToken);
+        if (waitMs is > 0 && !run.IsTerminal)
+        {
+            run = await WaitForEndAsync(run.RunId, TimeSpan.FromMilliseconds(waitMs.Value), services, cancellationToken) ?? run;
+        }
+
+        return run.IsTerminal
+            ? TypedResults.Ok(RunView.From(run))
+            : TypedResults.Accepted($"/api/runs/{run.RunId}", new RunAccepted(run.RunId, run.Status));
+    }
+
+    public static async Task<Results<Ok<RunPage>, ValidationProblem>> ListRuns(RunStore runs, string? workflowId = null, string? status = null, int limit = 50, string? cursor = null)
+    {
+        RunStatus? wanted = null;
+        if (status is not null)
+        {
+            if (!Enum.TryParse<RunStatus>(status.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var parsed))
+            {
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["One of: PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT."] });
+            }
+
+            wanted = parsed;
+        }
+
+        if (limit is < 1 or > 200)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["Must be between 1 and 200."] });
+        }
+
+        try
+        {
+            var (page, next) = await runs.ListAsync(workflowId, wanted, limit, cursor);
+            return TypedResults.Ok(new RunPage(page.Select(RunSummary.From).ToList(), next));
+        }
+        catch (FormatException ex)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cursor"] = [ex.Message] });
+        }
+    }
+
+    public static async Task<Results<Ok<RunView>, NotFound>> GetRun(string runId, RunStore runs) =>
+        await runs.LoadAsync(runId) is { } stored ? TypedResults.Ok(RunView.From(stored.State)) : TypedResults.NotFound();
+
+    public static async Task<Results<ServerSentEventsResult<RunEvent>, NotFound>> StreamEvents(
+        string runId, HttpRequest request, RunStore runs, RunEventNotifier notifier, CancellationToken cancellationToken)
+    {
+        if (await runs.LoadAsync(runId) is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        var after = request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } lastId ? lastId : "0";
+        return TypedResults.ServerSentEvents(Events(runId, after, runs, notifier, cancellationToken));
+    }
+
+    public static async Task<Results<Accepted<RunView>, NotFound, Conflict<ProblemDetails>>> CancelRun(string runId, RunStore runs, RunEngine engine, CancellationToken cancellationToken)
+    {
+        var stored = await runs.LoadAsync(runId);
+        if (stored is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        if (stored.State.IsTerminal)
+        {
+            return TypedResults.Conflict(new ProblemDetails { Title = "The run has ended", Detail = $"Run {runId} ended as {stored.State.Status}.", Status = 409 });
+        }
+
+        var run = await engine.ApplyAsync(runId, new CancelRun(), cancellationToken) ?? stored.State;
+        return TypedResults.Accepted($"/api/runs/{runId}", RunView.From(run));
+    }
+
+    private static async IAsyncEnumerable<SseItem<RunEvent>> Events(string runId, string after, RunStore runs, RunEventNotifier notifier,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var last = after;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            using var signal = await notifier.ArmAsync(runId);
+            var events = await runs.ReadEventsAsync(runId, last);
+            foreach (var (id, runEvent) in events)
+            {
+                last = id;
+                yield return new SseItem<RunEvent>(runEvent, runEvent.Type) { EventId = id };
+                if (RunEventTypes.IsTerminal(runEvent.Type))
+                {
+                    yield break;
+                }
+            }
+
+            if (events.Count == 0)
+            {
+                if (await runs.LoadAsync(runId) is null)
+                {
+                    yield break; // expired while we watched
+                }
+
+                await signal.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);
+            }
+        }
+    }
+
+    private static async Task<RunState?> WaitForEndAsync(string runId, TimeSpan wait, RunServices services, CancellationToken cancellationToken)
+    {
+        var deadline = services.Time.GetUtcNow() + wait;
+        RunState? run = null;
+        while (true)
+        {
+            using var signal = await services.Notifier.ArmAsync(runId);
+            run = (await services.Runs.LoadAsync(runId))?.State ?? run;
+            var left = deadline - services.Time.GetUtcNow();
+            if (run is null || run.IsTerminal || left <= TimeSpan.Zero)
+            {
+                return run;
+            }
+
+            await signal.WaitAsync(left < TimeSpan.FromSeconds(1) ? left : TimeSpan.FromSeconds(1), cancellationToken);
+        }
+    }
+}

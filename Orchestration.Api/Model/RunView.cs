@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Communication.Bus.Contracts;
+
+namespace Orchestration.Api.Model;
+
+/// <summary>A run as the API shows it.</summary>
+public sealed record RunView(
+    string RunId,
+    string WorkflowId,
+    RunStatus Status,
+    JsonElement Input,
+    JsonElement? Output,
+    string? Error,
+    string? FailedStep,
+    IReadOnlyList<string> Compensated,
+    IReadOnlyList<string> CompensationFailed,
+    bool Compensating,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? EndedAt,
+    string? IdempotencyKey,
+    RunUsage Usage,
+    IReadOnlyList<StepView> Steps)
+{
+    public static RunView From(RunState run) => new(
+        run.RunId,
+        run.Workflow.Id,
+        run.Status,
+        run.Input,
+        run.Output,
+        run.Error,
+        run.FailedStep,
+        run.Compensated,
+        run.CompensationFailed,
+        run.Compensation is not null,
+        run.CreatedAt,
+        run.StartedAt,
+        run.EndedAt,
+        run.IdempotencyKey,
+        RunUsage.Of(run.Steps.Select(s => s.Metadata)),
+        run.Steps.Select(s => new StepView(s.Id, s.Status, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
+            s.AttemptHistory.Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList())).ToList());
+}
+
+public sealed record StepView(
+    string Id,
+    StepStatus Status,
+    int Attempts,
+    string? AgentId,
+    DateTimeOffset? StartedAt,
+    DateTimeOffset? EndedAt,
+    JsonElement? Output,
+    string? Error,
+    AgentWorkMetadata? Metadata,
+    IReadOnlyList<AttemptView> AttemptHistory);
+
+public sealed record AttemptView(int Number, string? AgentId, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error);
+
+/// <summary>Model usage of a run, summed over its steps.</summary>
+public sealed record RunUsage(long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd, IReadOnlyList<string> Models)
+{
+    public static RunUsage Of(IEnumerable<AgentWorkMetadata?> steps)
+    {
+        var reported = steps.OfType<AgentWorkMetadata>().ToList();
+        return new RunUsage(
+            reported.Sum(m => m.InputTokens),
+            reported.Sum(m => m.OutputTokens),
+            reported.Sum(m => m.TotalTokens),
+            reported.Sum(m => m.CostUsd),
+            reported.Select(m => m.Model).OfType<string>().Distinct(StringComparer.Ordinal).ToList());
+    }
+}
+
+/// <summary>The answer to a start that has not ended yet.</summary>
+public sealed record RunAccepted(string RunId, RunStatus Status);
+
+/// <summary>A page of runs, newest first; pass <see cref="NextCursor"/> as <c>cursor</c> for the next page.</summary>
+public sealed record RunPage(IReadOnlyList<RunSummary> Items, string? NextCursor);
+
+public sealed record RunSummary(string RunId, string WorkflowId, RunStatus Status, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, string? FailedStep)
+{
+    public static RunSummary From(RunState run) => new(run.RunId, run.Workflow.Id, run.Status, run.CreatedAt, run.EndedAt, run.FailedStep);
+}
+
+/// <summary>The body of <c>POST /api/workflows/{id}/runs</c>.</summary>
+public sealed record StartRunRequest
+{
+    public JsonElement? Input { get; init; }
+
+    /// <summary>Starting twice with the same key gives the same run.</summary>
+    public string? IdempotencyKey { get; init; }
+}
