@@ -60,7 +60,7 @@ public sealed partial class GeminiChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var model = ModelId(options);
-        var body = GeminiRequestBuilder.Build(messages, options);
+        var body = GeminiRequestBuilder.Build(messages, options, options?.RawRepresentationFactory?.Invoke(this) as JsonObject);
         using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
         try
         {
@@ -93,7 +93,7 @@ public sealed partial class GeminiChatClient : IChatClient
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var model = ModelId(options);
-        var body = GeminiRequestBuilder.Build(messages, options);
+        var body = GeminiRequestBuilder.Build(messages, options, options?.RawRepresentationFactory?.Invoke(this) as JsonObject);
         using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
 
         HttpResponseMessage response;
@@ -247,11 +247,17 @@ public sealed partial class GeminiChatClient : IChatClient
         return ProviderFailures.FromHttpStatus(ProviderNames.Gemini, model, status, ProviderErrorBody.FromError(error), null, _options.ApiKey);
     }
 
+    // The exception to throw instead of the one caught, or null to let the caught one propagate.
     private ModelProviderException? Translate(Exception exception, string model, CallDeadline deadline)
     {
+        if (exception is ModelProviderException known)
+        {
+            LogFailed(_logger, model, known.Kind, known);
+            return null;
+        }
+
         ModelProviderException? failure = exception switch
         {
-            ModelProviderException => null,
             // The caller's own cancellation propagates as it is.
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             OperationCanceledException when deadline.TimedOut => new ModelProviderException(

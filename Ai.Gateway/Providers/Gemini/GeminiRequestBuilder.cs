@@ -17,7 +17,11 @@ internal static class GeminiRequestBuilder
     // provider). The field is proto bytes, so the magic word travels base64-encoded, as Google's SDK sends it.
     public static readonly string SkipThoughtSignature = Convert.ToBase64String("skip_thought_signature_validator"u8);
 
-    public static JsonObject Build(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    /// <param name="raw">
+    /// A partial request from <see cref="ChatOptions.RawRepresentationFactory"/> (e.g. <c>safetySettings</c>,
+    /// <c>cachedContent</c>, <c>generationConfig.thinkingConfig</c>). Its fields win; MEAI's options fill the rest.
+    /// </param>
+    public static JsonObject Build(IEnumerable<ChatMessage> messages, ChatOptions? options, JsonObject? raw = null)
     {
         var request = new JsonObject();
         var system = new JsonArray();
@@ -72,7 +76,29 @@ internal static class GeminiRequestBuilder
             request["generationConfig"] = config;
         }
 
-        return request;
+        return raw is null ? request : Overlay(raw, request);
+    }
+
+    // Copies what the caller did not set into the caller's request, one level deep for objects.
+    private static JsonObject Overlay(JsonObject raw, JsonObject built)
+    {
+        var result = (JsonObject)raw.DeepClone();
+        foreach (var (key, value) in built)
+        {
+            if (result[key] is JsonObject mine && value is JsonObject theirs)
+            {
+                foreach (var (name, inner) in theirs)
+                {
+                    mine.TryAdd(name, inner?.DeepClone());
+                }
+            }
+            else
+            {
+                result.TryAdd(key, value?.DeepClone());
+            }
+        }
+
+        return result;
     }
 
     private static JsonArray Parts(IList<AIContent> contents, Dictionary<string, string> callNames, ref string? lastCallName)

@@ -102,11 +102,13 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
         return new SdkChatClient(model, new ApiKeyCredential(key), clientOptions).AsIChatClient();
     }
 
+    // The exception to throw instead of the one caught, or null to let the caught one propagate.
     private ModelProviderException? Translate(Exception exception, CallDeadline deadline)
     {
         ModelProviderException? failure = exception switch
         {
             ModelProviderException => null,
+            // The caller's own cancellation propagates as it is.
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             // Our deadline, or the SDK's NetworkTimeout (the same value) firing first.
             OperationCanceledException => new ModelProviderException(

@@ -303,6 +303,65 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Raw_representation_fields_win_and_options_fill_the_rest()
+    {
+        using var client = _server.CreateClient();
+        var options = new ChatOptions
+        {
+            Temperature = 0.1f,
+            Reasoning = new ReasoningOptions { Effort = ReasoningEffort.High },
+            RawRepresentationFactory = _ => new JsonObject
+            {
+                ["safetySettings"] = new JsonArray(new JsonObject { ["category"] = "HARM_CATEGORY_HARASSMENT", ["threshold"] = "BLOCK_ONLY_HIGH" }),
+                ["generationConfig"] = new JsonObject { ["thinkingConfig"] = new JsonObject { ["thinkingBudget"] = 1024 } },
+            },
+        };
+
+        await client.GetResponseAsync("Hi", options, Ct);
+
+        var body = _server.Requests[0].Json;
+        Assert.Equal("BLOCK_ONLY_HIGH", (string)body["safetySettings"]![0]!["threshold"]!);
+        Assert.Equal(1024, (int)body["generationConfig"]!["thinkingConfig"]!["thinkingBudget"]!);
+        Assert.Null(body["generationConfig"]!["thinkingConfig"]!["thinkingLevel"]);
+        Assert.Equal(0.1, (double)body["generationConfig"]!["temperature"]!, 3);
+        Assert.Equal("Hi", (string)body["contents"]![0]!["parts"]![0]!["text"]!);
+    }
+
+    [Theory]
+    [InlineData(ReasoningEffort.None, null, 0)]
+    [InlineData(ReasoningEffort.Low, "LOW", null)]
+    [InlineData(ReasoningEffort.ExtraHigh, "HIGH", null)]
+    public async Task Reasoning_effort_maps_to_the_thinking_config(ReasoningEffort effort, string? level, int? budget)
+    {
+        using var client = _server.CreateClient();
+
+        await client.GetResponseAsync("Hi", new ChatOptions { Reasoning = new ReasoningOptions { Effort = effort, Output = ReasoningOutput.Summary } }, Ct);
+
+        var thinking = _server.Requests[0].Json["generationConfig"]!["thinkingConfig"]!;
+        Assert.Equal(level, (string?)thinking["thinkingLevel"]);
+        Assert.Equal(budget, (int?)thinking["thinkingBudget"]);
+        Assert.True((bool)thinking["includeThoughts"]!);
+    }
+
+    [Fact]
+    public async Task A_streaming_request_refused_up_front_is_mapped_like_a_unary_one()
+    {
+        _server.Enqueue(GeminiReplies.RateLimited("2s"));
+        using var client = _server.CreateClient();
+
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync("Hi", cancellationToken: Ct))
+            {
+            }
+        });
+
+        Assert.Equal(ModelFailureKind.RateLimited, failure.Kind);
+        Assert.Equal(TimeSpan.FromSeconds(2), failure.RetryAfter);
+        Assert.Single(_server.Requests);
+    }
+
+    [Fact]
     public async Task Rate_limit_per_minute_is_retryable_and_carries_the_retry_delay_whatever_the_culture()
     {
         _server.Enqueue(GeminiReplies.RateLimited("12.771204034s"));
@@ -422,20 +481,20 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         Assert.Null(failure.StatusCode);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task A_slow_upstream_times_out_with_the_configured_timeout()
     {
         _server.Enqueue(FakeReply.Stall());
         using var client = _server.CreateClient(requestTimeout: TimeSpan.FromMilliseconds(300));
 
-        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: Ct));
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
         Assert.True(failure.IsRetryable);
-        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task A_stream_that_goes_silent_times_out_after_its_last_event()
     {
         _server.Enqueue(GeminiReplies.Stream([GeminiReplies.Response([GeminiReplies.TextPart("partial")], null)], thenStall: true));
@@ -444,7 +503,7 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         var received = new List<string>();
         var failure = await Assert.ThrowsAsync<ModelProviderException>(async () =>
         {
-            await foreach (var update in client.GetStreamingResponseAsync("Hi", cancellationToken: Ct))
+            await foreach (var update in client.GetStreamingResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken))
             {
                 received.Add(update.Text);
             }
@@ -502,12 +561,12 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         Assert.Equal(TimeSpan.FromSeconds(3.5), failure.RetryAfter);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task Caller_cancellation_propagates_and_aborts_the_upstream_request()
     {
         _server.Enqueue(FakeReply.Stall());
         using var client = _server.CreateClient();
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
 
         var call = client.GetResponseAsync("Hi", cancellationToken: cancellation.Token);
         var request = await _server.WaitForRequestAsync(0);
@@ -515,15 +574,15 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
 
         // ModelProviderException is not an OperationCanceledException: this fails if cancellation were mapped.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await request.Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await request.Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task Caller_cancellation_during_a_stream_propagates_and_aborts_the_upstream_request()
     {
         _server.Enqueue(GeminiReplies.Stream([GeminiReplies.Response([GeminiReplies.TextPart("first")], null)], thenStall: true));
         using var client = _server.CreateClient();
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
 
         var received = new List<string>();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -536,7 +595,7 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         });
 
         Assert.Equal(["first"], received);
-        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
     [Theory]

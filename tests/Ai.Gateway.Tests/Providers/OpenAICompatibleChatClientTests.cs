@@ -157,30 +157,30 @@ public sealed class OpenAICompatibleChatClientTests : IAsyncLifetime
         Assert.Equal(ModelFailureKind.InvalidResponse, failure.Kind);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task A_slow_upstream_times_out_with_the_configured_timeout()
     {
         _server.Enqueue(FakeReply.Stall());
         using var client = _server.CreateClient(requestTimeout: TimeSpan.FromMilliseconds(300));
 
-        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: Ct));
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
-        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
-    [Fact]
+    [Fact(Timeout = 30_000)]
     public async Task Caller_cancellation_propagates_and_aborts_the_upstream_request()
     {
         _server.Enqueue(FakeReply.Stall());
         using var client = _server.CreateClient();
-        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        using var cancellation = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
 
         var call = client.GetResponseAsync("Hi", cancellationToken: cancellation.Token);
         var request = await _server.WaitForRequestAsync(0);
         await cancellation.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        await request.Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await request.Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 }

@@ -55,6 +55,29 @@ public sealed class ProviderRegistrationTests
     }
 
     [Fact]
+    public async Task The_gemini_key_reaches_no_log_record_even_at_trace_level()
+    {
+        await using var server = await FakeGeminiServer.StartNewAsync();
+        server.Enqueue(GeminiReplies.Text("ok"), GeminiReplies.Error(400, "INVALID_ARGUMENT", $"API key not valid: {FakeGeminiServer.ApiKey}"));
+        using var host = BuildHost(new()
+        {
+            ["Gemini:ApiKey"] = FakeGeminiServer.ApiKey,
+            ["Gemini:Endpoint"] = server.BaseAddress.ToString(),
+        });
+        var client = host.Services.GetRequiredService<IModelProviderRegistry>().GetChatClient(GeminiModel);
+
+        await client.GetResponseAsync("Hi", cancellationToken: Ct);
+        await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: Ct));
+
+        var records = host.Services.GetRequiredService<FakeLogCollector>().GetSnapshot();
+        // The capture works: the HttpClient's own trace logs (URLs, header names) and the client's failure log are there.
+        Assert.Contains(records, r => r.Message.Contains("x-goog-api-key", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(records, r => r.Message.Contains("generateContent", StringComparison.Ordinal));
+        Assert.Contains(records, r => r.Exception is ModelProviderException);
+        Assert.DoesNotContain(records, r => $"{r.Message} {r.Exception}".Contains(FakeGeminiServer.ApiKey, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Without_keys_every_model_is_served_offline_and_says_so()
     {
         using var host = BuildHost([]);
@@ -132,6 +155,7 @@ public sealed class ProviderRegistrationTests
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Testing", DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Services.AddFakeLogging();
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.SectionName);
         builder.AddServiceDefaults();
         builder.AddModelProviders();
