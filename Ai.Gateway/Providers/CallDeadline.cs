@@ -25,9 +25,6 @@ internal sealed class CallDeadline : IDisposable
 
     public TimeSpan Timeout => _timeout;
 
-    /// <summary>True when the timeout fired and the caller had not cancelled.</summary>
-    public bool TimedOut => _timer.IsCancellationRequested && !CallerToken.IsCancellationRequested;
-
     public void Restart()
     {
         if (!_timer.IsCancellationRequested)

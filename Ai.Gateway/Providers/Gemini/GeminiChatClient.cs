@@ -66,13 +66,7 @@ public sealed partial class GeminiChatClient : IChatClient
         {
             using var response = await SendAsync(model, stream: false, body, deadline);
             var json = await response.Content.ReadAsStringAsync(deadline.Token);
-            var parsed = Parse(json, model);
-            if (parsed.Error is { } error)
-            {
-                throw ErrorInBody(error, model);
-            }
-
-            var contents = GeminiResponseMapper.Contents(parsed);
+            var (parsed, contents) = Decode(json, model);
             return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents) { MessageId = parsed.ResponseId })
             {
                 ResponseId = parsed.ResponseId,
@@ -96,7 +90,7 @@ public sealed partial class GeminiChatClient : IChatClient
         var body = GeminiRequestBuilder.Build(messages, options, options?.RawRepresentationFactory?.Invoke(this) as JsonObject);
         using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
 
-        HttpResponseMessage response;
+        HttpResponseMessage? response = null;
         IAsyncEnumerator<SseItem<string>> events;
         try
         {
@@ -105,9 +99,15 @@ public sealed partial class GeminiChatClient : IChatClient
             // SseParser handles \r\n, \n and \r line ends and joins multi-line data fields.
             events = SseParser.Create(stream).EnumerateAsync(deadline.Token).GetAsyncEnumerator(deadline.Token);
         }
-        catch (Exception e) when (Translate(e, model, deadline) is { } failure)
+        catch (Exception e)
         {
-            throw failure;
+            response?.Dispose();
+            if (Translate(e, model, deadline) is { } failure)
+            {
+                throw failure;
+            }
+
+            throw;
         }
 
         using (response)
@@ -117,6 +117,7 @@ public sealed partial class GeminiChatClient : IChatClient
             string? responseId = null;
             var modelVersion = model;
             var sawFunctionCall = false;
+            var sawEvent = false;
             while (true)
             {
                 deadline.Restart();
@@ -138,17 +139,13 @@ public sealed partial class GeminiChatClient : IChatClient
                     continue;
                 }
 
-                var chunk = Parse(data, model);
-                if (chunk.Error is { } error)
-                {
-                    throw ErrorInBody(error, model);
-                }
+                sawEvent = true;
+                var (chunk, contents) = Decode(data, model);
 
                 // Each chunk repeats the cumulative usage so far: keep the last, report it once at the end.
                 usage = chunk.UsageMetadata ?? usage;
                 responseId = chunk.ResponseId ?? responseId;
                 modelVersion = chunk.ModelVersion ?? modelVersion;
-                var contents = GeminiResponseMapper.Contents(chunk);
                 sawFunctionCall |= contents.OfType<FunctionCallContent>().Any();
                 var finish = GeminiResponseMapper.FinishReason(chunk, sawFunctionCall);
                 if (contents.Count == 0 && finish is null)
@@ -165,6 +162,13 @@ public sealed partial class GeminiChatClient : IChatClient
                     FinishReason = finish,
                     RawRepresentation = data,
                 };
+            }
+
+            if (!sawEvent)
+            {
+                // A 200 with nothing in it: a proxy or a cut connection, not an answer.
+                throw Logged(new ModelProviderException($"gemini model '{model}' answered with an empty stream.",
+                    ProviderNames.Gemini, model, ModelFailureKind.InvalidResponse));
             }
 
             if (GeminiResponseMapper.Usage(usage) is { } details)
@@ -222,22 +226,34 @@ public sealed partial class GeminiChatClient : IChatClient
         {
             var text = await response.Content.ReadAsStringAsync(deadline.Token);
             var retryAfter = ProviderFailures.RetryAfterFromHeaders(response.Headers, _time.GetUtcNow());
-            throw ProviderFailures.FromHttpStatus(ProviderNames.Gemini, model, (int)response.StatusCode,
-                ProviderErrorBody.Parse(text), retryAfter, _options.ApiKey);
+            throw Logged(ProviderFailures.FromHttpStatus(ProviderNames.Gemini, model, (int)response.StatusCode,
+                ProviderErrorBody.Parse(text), retryAfter, _options.ApiKey));
         }
     }
 
-    private static GeminiResponse Parse(string json, string model)
+    // Reads one response body or stream event; an {"error":…} inside it throws like an HTTP error would.
+    private (GeminiResponse Response, List<AIContent> Contents) Decode(string json, string model)
     {
+        GeminiResponse response;
+        List<AIContent> contents;
         try
         {
-            return GeminiResponseMapper.Parse(json);
+            response = GeminiResponseMapper.Parse(json);
+            contents = response.Error is null ? GeminiResponseMapper.Contents(response) : [];
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
-            throw new ModelProviderException($"gemini model '{model}' answered with a body that is not a GenerateContentResponse: {e.Message}",
-                ProviderNames.Gemini, model, ModelFailureKind.InvalidResponse, innerException: e);
+            throw Logged(new ModelProviderException($"gemini model '{model}' answered with a body that is not a GenerateContentResponse: {e.Message}",
+                ProviderNames.Gemini, model, ModelFailureKind.InvalidResponse, innerException: e));
         }
+
+        return response.Error is { } error ? throw Logged(ErrorInBody(error, model)) : (response, contents);
+    }
+
+    private ModelProviderException Logged(ModelProviderException failure)
+    {
+        LogFailed(_logger, failure.Model ?? "", failure.Kind, failure);
+        return failure;
     }
 
     // An {"error":…} object inside a 200 body or an SSE stream: the same mapping as an HTTP error.
@@ -250,17 +266,14 @@ public sealed partial class GeminiChatClient : IChatClient
     // The exception to throw instead of the one caught, or null to let the caught one propagate.
     private ModelProviderException? Translate(Exception exception, string model, CallDeadline deadline)
     {
-        if (exception is ModelProviderException known)
-        {
-            LogFailed(_logger, model, known.Kind, known);
-            return null;
-        }
-
         ModelProviderException? failure = exception switch
         {
+            // Already mapped (and logged) where it was raised.
+            ModelProviderException => null,
             // The caller's own cancellation propagates as it is.
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
-            OperationCanceledException when deadline.TimedOut => new ModelProviderException(
+            // Any other cancellation is a timeout: ours, or an HttpClient.Timeout shorter than ours.
+            OperationCanceledException => new ModelProviderException(
                 $"gemini model '{model}' did not answer within {deadline.Timeout}.", ProviderNames.Gemini, model, ModelFailureKind.Timeout,
                 innerException: exception),
             HttpRequestException or IOException => new ModelProviderException(

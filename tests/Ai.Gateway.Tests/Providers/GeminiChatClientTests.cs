@@ -6,6 +6,7 @@ using Ai.Gateway.Providers;
 using Ai.Gateway.Providers.Gemini;
 using Ai.Gateway.Tests.Fakes;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Ai.Gateway.Tests.Providers;
 
@@ -458,6 +459,34 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_part_that_cannot_be_read_is_an_invalid_response()
+    {
+        _server.Enqueue(GeminiReplies.Parts(new JsonObject { ["inlineData"] = new JsonObject { ["mimeType"] = "image/png", ["data"] = "not base64!" } }));
+        using var client = _server.CreateClient();
+
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: Ct));
+
+        Assert.Equal(ModelFailureKind.InvalidResponse, failure.Kind);
+    }
+
+    [Fact]
+    public async Task An_empty_or_malformed_stream_is_an_invalid_response()
+    {
+        _server.Enqueue(FakeReply.Body(200, "", "text/event-stream"), FakeReply.Sse(["{\"candidates\": [ "]));
+        using var client = _server.CreateClient();
+
+        async Task Drain()
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync("Hi", cancellationToken: Ct))
+            {
+            }
+        }
+
+        Assert.Equal(ModelFailureKind.InvalidResponse, (await Assert.ThrowsAsync<ModelProviderException>(Drain)).Kind);
+        Assert.Equal(ModelFailureKind.InvalidResponse, (await Assert.ThrowsAsync<ModelProviderException>(Drain)).Kind);
+    }
+
+    [Fact]
     public async Task A_non_json_gateway_error_is_transient_with_an_excerpt()
     {
         _server.Enqueue(FakeReply.Body(502, "<html><body>Bad gateway</body></html>", "text/html"));
@@ -492,6 +521,23 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
         Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
         Assert.True(failure.IsRetryable);
         await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task The_request_timeout_runs_on_the_injected_clock()
+    {
+        var clock = new FakeTimeProvider();
+        _server.Enqueue(FakeReply.Stall());
+        using var client = _server.CreateClient(requestTimeout: TimeSpan.FromMinutes(5), timeProvider: clock);
+
+        var call = client.GetResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken);
+        var request = await _server.WaitForRequestAsync(0);
+        clock.Advance(TimeSpan.FromMinutes(5));
+
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => call);
+        Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
+        Assert.Contains("00:05:00", failure.Message, StringComparison.Ordinal);
+        await request.Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
     }
 
     [Fact(Timeout = 30_000)]

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ai.Gateway.Providers.Offline;
-using Json.Schema;
 using Microsoft.Extensions.AI;
 
 namespace Ai.Gateway.Tests.Providers;
