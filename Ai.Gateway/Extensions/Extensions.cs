@@ -14,6 +14,7 @@ internal static class Extensions
             .BindConfiguration(ModelCatalogOptions.SectionName)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
+        builder.AddModelProviders();
 
         return builder;
     }
