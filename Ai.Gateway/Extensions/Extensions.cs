@@ -15,6 +15,9 @@ internal static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
 
+        builder.AddToolRuntime();
+        builder.AddPromptFormats();
+
         return builder;
     }
 }
