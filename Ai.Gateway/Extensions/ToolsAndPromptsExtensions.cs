@@ -4,6 +4,7 @@ using Ai.Gateway.Tools;
 using Ai.Gateway.Tools.BuiltIn;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -28,6 +29,8 @@ public static class ToolsAndPromptsExtensions
         services.AddSingleton<ITool, HttpGetTool>();
         services.AddSingleton<ITool, TimeNowTool>();
         services.AddSingleton<ToolRuntime>();
+        services.AddSingleton<ToolTelemetry>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(ToolTelemetry.MeterName));
 
         services.AddSingleton<GuardedConnector>();
         services.AddHttpClient(HttpGetTool.HttpClientName)

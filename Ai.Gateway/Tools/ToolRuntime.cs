@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.AI;
@@ -24,8 +25,10 @@ public sealed partial class ToolRuntime
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
     private readonly ILogger<ToolRuntime> _logger;
+    private readonly ToolTelemetry? _telemetry;
 
-    public ToolRuntime(IEnumerable<ITool> tools, TimeProvider timeProvider, IOptions<ToolRuntimeOptions> options, ILogger<ToolRuntime> logger)
+    public ToolRuntime(
+        IEnumerable<ITool> tools, TimeProvider timeProvider, IOptions<ToolRuntimeOptions> options, ILogger<ToolRuntime> logger, ToolTelemetry? telemetry = null)
     {
         var registered = tools.Select(Register).ToList();
         var duplicate = registered.GroupBy(t => t.Descriptor.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
@@ -39,6 +42,7 @@ public sealed partial class ToolRuntime
         _time = timeProvider;
         _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
         _logger = logger;
+        _telemetry = telemetry;
     }
 
     /// <summary>Every tool, by name.</summary>
@@ -55,6 +59,13 @@ public sealed partial class ToolRuntime
     /// tool within the configured time limit, and validates its result.
     /// </summary>
     public async Task<ToolInvocationResult> InvokeAsync(string name, JsonElement arguments, CancellationToken cancellationToken = default)
+    {
+        var result = await InvokeCoreAsync(name, arguments, cancellationToken);
+        _telemetry?.Record(result);
+        return result;
+    }
+
+    private async Task<ToolInvocationResult> InvokeCoreAsync(string name, JsonElement arguments, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         if (!_tools.TryGetValue(name, out var tool))
@@ -93,7 +104,7 @@ public sealed partial class ToolRuntime
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
             {
-                var message = $"The tool did not finish within {_timeout.TotalSeconds:0.###} s.";
+                var message = string.Create(CultureInfo.InvariantCulture, $"The tool did not finish within {_timeout.TotalSeconds:0.###} s.");
                 LogToolFailed(name, message);
                 return Failed(name, message, [], started);
             }

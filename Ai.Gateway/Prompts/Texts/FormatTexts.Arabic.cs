@@ -39,7 +39,7 @@ internal sealed partial record FormatTexts
             ["string"] = "نص",
             ["number"] = "عدد",
             ["integer"] = "عدد صحيح",
-            ["boolean"] = "قيمة منطقية (true أو false)",
+            ["boolean"] = "قيمة منطقية: true أو false",
             ["date"] = "تاريخ بالصيغة YYYY-MM-DD",
             ["array"] = "قائمة",
             ["object"] = "كائن",

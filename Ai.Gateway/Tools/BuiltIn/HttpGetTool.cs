@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
@@ -81,7 +82,7 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
         }
         catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new ToolException($"The request did not finish within {timeout.TotalSeconds:0.###} s.");
+            throw new ToolException(string.Create(CultureInfo.InvariantCulture, $"The request did not finish within {timeout.TotalSeconds:0.###} s."));
         }
     }
 

@@ -132,7 +132,7 @@ public sealed partial class PromptFormatTests
 
     [Theory]
     [InlineData("en", "- name (text)", "- total (number): The amount due", "- paid (true or false)")]
-    [InlineData("ar", "- name (نص)", "- total (عدد): The amount due", "- paid (قيمة منطقية (true أو false))")]
+    [InlineData("ar", "- name (نص)", "- total (عدد): The amount due", "- paid (قيمة منطقية: true أو false)")]
     public void Extraction_lists_the_fields_wraps_the_text_and_gives_a_nullable_schema(string language, string name, string total, string paid)
     {
         var prompt = Render("extraction", SampleRequest("extraction", language));

@@ -2,6 +2,11 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ai.Gateway.Tools;
 using Ai.Gateway.Tools.BuiltIn;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using static Ai.Gateway.Tests.Tools.FakeTool;
 
@@ -168,6 +173,25 @@ public sealed class ToolRuntimeTests
         var outcome = await runtime.InvokeAsync("ticking", JsonOf("{}"), Cancel);
 
         Assert.Equal(TimeSpan.FromMilliseconds(250), outcome.Latency);
+    }
+
+    [Fact]
+    public async Task Calls_are_counted_and_timed_by_tool_and_outcome()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var calls = new MetricCollector<long>(meters, ToolTelemetry.MeterName, ToolTelemetry.InvocationsName);
+        using var durations = new MetricCollector<double>(meters, ToolTelemetry.MeterName, ToolTelemetry.DurationName);
+        var runtime = new ToolRuntime([new EchoTool()], _time, Options.Create(new ToolRuntimeOptions()), NullLogger<ToolRuntime>.Instance, new ToolTelemetry(meters));
+
+        await runtime.InvokeAsync("echo", JsonOf("""{ "message": "hi" }"""), Cancel);
+        await runtime.InvokeAsync("echo", JsonOf("{}"), Cancel);
+        await runtime.InvokeAsync("nope", JsonOf("{}"), Cancel);
+
+        var measurements = calls.GetMeasurementSnapshot();
+        Assert.Equal(["succeeded", "invalid_arguments", "not_found"], measurements.Select(m => m.Tags["ai_gateway.tool.outcome"]));
+        Assert.Equal(["echo", "echo", "nope"], measurements.Select(m => m.Tags["gen_ai.tool.name"]));
+        Assert.Equal(3, durations.GetMeasurementSnapshot().Count);
     }
 
     [Fact]
