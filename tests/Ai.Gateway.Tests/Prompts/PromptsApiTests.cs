@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Ai.Gateway.Tests.Tools;
@@ -30,7 +29,7 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
     {
         using var client = fixture.Factory.CreateClient();
 
-        using var response = await PostJsonAsync(client, "/v1/prompts/json/render", """{ "task": "x" }""");
+        using var response = await ToolsApiTests.PostJsonAsync(client, "/v1/prompts/json/render", """{ "task": "x" }""");
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
@@ -53,7 +52,7 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
     {
         using var client = fixture.Factory.CreateAuthorizedClient();
 
-        using var response = await PostJsonAsync(client, "/v1/prompts/extraction/render", PromptFormatTests.SampleRequest("extraction", "ar"));
+        using var response = await ToolsApiTests.PostJsonAsync(client, "/v1/prompts/extraction/render", PromptFormatTests.SampleRequest("extraction", "ar"));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
@@ -71,7 +70,7 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
     {
         using var client = fixture.Factory.CreateAuthorizedClient();
 
-        using var response = await PostJsonAsync(client, "/v1/prompts/context/render", """{ "language": "ar", "question": "?" }""");
+        using var response = await ToolsApiTests.PostJsonAsync(client, "/v1/prompts/context/render", """{ "language": "ar", "question": "?" }""");
 
         var problem = await ToolsApiTests.AssertProblemAsync(response, HttpStatusCode.UnprocessableEntity);
         Assert.Equal("/documents", problem.GetProperty("errors")[0].GetProperty("path").GetString());
@@ -85,7 +84,7 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
     {
         using var client = fixture.Factory.CreateAuthorizedClient();
 
-        using var response = await PostJsonAsync(client, "/v1/prompts/json/render", body);
+        using var response = await ToolsApiTests.PostJsonAsync(client, "/v1/prompts/json/render", body);
 
         await ToolsApiTests.AssertProblemAsync(response, HttpStatusCode.BadRequest);
     }
@@ -95,7 +94,7 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
     {
         using var client = fixture.Factory.CreateAuthorizedClient();
 
-        using var response = await PostJsonAsync(client, "/v1/prompts/sonnet/render", "{}");
+        using var response = await ToolsApiTests.PostJsonAsync(client, "/v1/prompts/sonnet/render", "{}");
 
         await ToolsApiTests.AssertProblemAsync(response, HttpStatusCode.NotFound);
     }
@@ -124,7 +123,4 @@ public sealed class PromptsApiTests(PromptsApiFixture fixture) : IClassFixture<P
 
         await ToolsApiTests.AssertProblemAsync(response, status);
     }
-
-    private static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
-        client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"), Cancel);
 }

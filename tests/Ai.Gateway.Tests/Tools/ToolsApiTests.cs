@@ -207,7 +207,7 @@ public sealed class ToolsApiTests(ToolsApiFixture fixture) : IClassFixture<Tools
         Assert.Superset(new HashSet<string?> { "ListTools", "InvokeTool", "ListPrompts", "RenderPrompt", "GetPromptPreset" }, operations.ToHashSet());
     }
 
-    private static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
+    internal static Task<HttpResponseMessage> PostJsonAsync(HttpClient client, string path, string json) =>
         client.PostAsync(path, new StringContent(json, Encoding.UTF8, "application/json"), Cancel);
 
     internal static async Task<JsonElement> AssertProblemAsync(HttpResponseMessage response, HttpStatusCode status)
