@@ -11,6 +11,8 @@ app.MapDefaultEndpoints();
 app.MapApiDocs();
 
 app.MapModelsApi();
+app.MapToolsApi();
+app.MapPromptsApi();
 
 app.Run();
 

@@ -16,6 +16,9 @@ internal static class Extensions
         builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
         builder.AddModelProviders();
 
+        builder.AddToolRuntime();
+        builder.AddPromptFormats();
+
         return builder;
     }
 }
