@@ -11,6 +11,8 @@ app.MapDefaultEndpoints();
 app.MapApiDocs();
 
 app.MapModelsApi();
+app.MapGenerateApi();
+app.MapUsageApi();
 app.MapToolsApi();
 app.MapPromptsApi();
 

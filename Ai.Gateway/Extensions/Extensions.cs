@@ -15,6 +15,7 @@ internal static class Extensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
         builder.AddModelProviders();
+        builder.AddGatewayPolicy();
 
         builder.AddToolRuntime();
         builder.AddPromptFormats();

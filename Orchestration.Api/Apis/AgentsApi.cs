@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Orchestration.Api.Apis;
 using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
@@ -24,7 +23,7 @@ public static class AgentsApi
 
     public static async Task<Results<Ok<Agent>, ValidationProblem>> Register(JsonElement body, AgentRegistry registry, AgentDirectory directory)
     {
-        if (!RequestJson.TryRead<AgentRegistration>(body, out var registration, out var errors))
+        if (!StrictJson.TryRead<AgentRegistration>(body, RunJson.Options, out var registration, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }
@@ -75,7 +74,7 @@ public static class AgentsApi
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
             }
 
-            if (!RequestJson.TryRead<AgentHeartbeat>(body, out var heartbeat, out var errors))
+            if (!StrictJson.TryRead<AgentHeartbeat>(body, RunJson.Options, out var heartbeat, out var errors))
             {
                 return TypedResults.ValidationProblem(errors);
             }

@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using Orchestration.Api.Apis;
 using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
@@ -51,7 +50,7 @@ public static class RunsApi
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
             }
 
-            if (!RequestJson.TryRead(json, out body, out var bodyErrors))
+            if (!StrictJson.TryRead(json, RunJson.Options, out body, out var bodyErrors))
             {
                 return TypedResults.ValidationProblem(bodyErrors);
             }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Orchestration.Api.Apis;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
@@ -21,7 +20,7 @@ public static class WorkflowsApi
 
     public static async Task<Results<Created<WorkflowDefinition>, Ok<WorkflowDefinition>, ValidationProblem>> PutWorkflow(string id, JsonElement body, WorkflowStore store)
     {
-        if (!RequestJson.TryRead<WorkflowDefinition>(body, out var workflow, out var errors))
+        if (!StrictJson.TryRead<WorkflowDefinition>(body, RunJson.Options, out var workflow, out var errors))
         {
             return TypedResults.ValidationProblem(errors);
         }

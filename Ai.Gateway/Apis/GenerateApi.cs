@@ -1,0 +1,180 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Ai.Gateway.Apis;
+using Ai.Gateway.Generation;
+using Ai.Gateway.Policy;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.AspNetCore.Builder;
+
+public static class GenerateApi
+{
+    public static IEndpointRouteBuilder MapGenerateApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1/generate").WithTags("Generate");
+
+        api.MapPost("/", Generate)
+            .WithName("Generate")
+            .WithSummary("Generate with routing, shared rate limits, retries, fallback, tools and checked JSON (stream: true for Server-Sent Events)")
+            .Accepts<GenerateRequest>("application/json")
+            .Produces<GenerateResponse>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        api.MapPost("/batch", GenerateBatch)
+            .WithName("GenerateBatch")
+            .WithSummary("Many generations with bounded concurrency; results in request order, one failure does not fail the batch")
+            .Accepts<BatchRequest>("application/json")
+            .Produces<BatchResponse>()
+            .ProducesValidationProblem();
+
+        return app;
+    }
+
+    public sealed record BatchRequest(IReadOnlyList<GenerateRequest>? Requests, int? Concurrency);
+
+    public sealed record BatchItem(int Index, bool Ok, GenerateResponse? Result, ProblemDetailsLite? Error);
+
+    public sealed record BatchResponse(IReadOnlyList<BatchItem> Results, int Succeeded, int Failed);
+
+    /// <summary>A failed batch item: the status and problem the request alone would have got.</summary>
+    public sealed record ProblemDetailsLite(int Status, string Title, string? Detail, object? Errors);
+
+    public static async Task<IResult> Generate(HttpContext http, GenerationService generation, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var (request, problem) = await ReadAsync<GenerateRequest>(http.Request, limits, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        try
+        {
+            if (request.Stream == true)
+            {
+                // Read the first event before answering, so a failure before any token is a
+                // normal HTTP error rather than a broken stream.
+                var events = generation.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                if (!await events.MoveNextAsync())
+                {
+                    await events.DisposeAsync();
+                    return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The model returned nothing");
+                }
+
+                return TypedResults.ServerSentEvents(Rest(events, cancellationToken));
+            }
+
+            return TypedResults.Ok(await generation.GenerateAsync(request, cancellationToken));
+        }
+        catch (Exception ex) when (GatewayProblems.For(ex, http) is { } failure)
+        {
+            return failure;
+        }
+    }
+
+    public static async Task<IResult> GenerateBatch(HttpRequest http, GenerationService generation, IOptions<GatewayPolicyOptions> options, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var (batch, problem) = await ReadAsync<BatchRequest>(http, limits, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var policy = options.Value;
+        if (batch.Requests is not { Count: > 0 } requests || requests.Count > policy.MaxBatchSize)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["requests"] = [$"Between 1 and {policy.MaxBatchSize} requests."] });
+        }
+
+        if (batch.Concurrency is < 1 or > 64)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["concurrency"] = ["Between 1 and 64."] });
+        }
+
+        if (requests.Any(r => r is null || r.Stream == true))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["requests"] = ["Every item must be a request, and batch items cannot stream."] });
+        }
+
+        var results = new BatchItem[requests.Count];
+        var concurrency = Math.Min(batch.Concurrency ?? policy.BatchConcurrency, policy.BatchConcurrency);
+        await Parallel.ForEachAsync(Enumerable.Range(0, requests.Count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken },
+            async (index, ct) =>
+            {
+                try
+                {
+                    results[index] = new BatchItem(index, true, await generation.GenerateAsync(requests[index], ct), null);
+                }
+                catch (Exception ex) when (!ct.IsCancellationRequested)
+                {
+                    results[index] = new BatchItem(index, false, null, Describe(ex));
+                }
+            });
+
+        return TypedResults.Ok(new BatchResponse(results, results.Count(r => r.Ok), results.Count(r => !r.Ok)));
+    }
+
+    private static async Task<(T Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, ApiLimitsOptions limits, CancellationToken cancellationToken)
+        where T : class
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(request, limits, cancellationToken);
+        if (problem is not null)
+        {
+            return (null!, problem);
+        }
+
+        return StrictJson.TryRead<T>(body, JsonSerializerOptions.Web, out var value, out var errors)
+            ? (value, null)
+            : (null!, TypedResults.ValidationProblem(errors, title: "The request is invalid"));
+    }
+
+    private static ProblemDetailsLite Describe(Exception ex) => ex switch
+    {
+        GenerateValidationException invalid => new(400, "The request is invalid", null, invalid.Errors),
+        InvalidModelOutputException output => new(422, "The model's answer did not match the requested JSON", null, output.Errors),
+        AllModelsFailedException { AllRateLimited: true } limited => new(429, "Rate limited", limited.Message, limited.Attempts),
+        AllModelsFailedException { ContentBlocked: true } blocked => new(422, "Blocked by safety filters", blocked.Message, blocked.Attempts),
+        AllModelsFailedException failed => new(502, "No model could answer", failed.Message, failed.Attempts),
+        GatewayTimeoutException timeout => new(504, "The request timed out", timeout.Message, null),
+        _ => new(500, "Unexpected error", null, null),
+    };
+
+    private static async IAsyncEnumerable<SseItem<JsonElement>> Rest(IAsyncEnumerator<GenerateStreamEvent> events, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await using (events)
+        {
+            var more = true;
+            while (more)
+            {
+                var current = events.Current;
+                yield return Item(current);
+                SseItem<JsonElement>? failure = null;
+                try
+                {
+                    more = await events.MoveNextAsync();
+                }
+                catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // After the first token the status is sent: report the failure as a last event.
+                    var problem = Describe(ex);
+                    failure = new SseItem<JsonElement>(JsonSerializer.SerializeToElement(problem, JsonSerializerOptions.Web), "error");
+                    more = false;
+                }
+
+                if (failure is { } error)
+                {
+                    yield return error;
+                }
+            }
+        }
+    }
+
+    private static SseItem<JsonElement> Item(GenerateStreamEvent e) => e.Type == GenerateStreamEvent.Delta
+        ? new SseItem<JsonElement>(JsonSerializer.SerializeToElement(new { text = e.Text }, JsonSerializerOptions.Web), GenerateStreamEvent.Delta)
+        : new SseItem<JsonElement>(JsonSerializer.SerializeToElement(e.Result, JsonSerializerOptions.Web), GenerateStreamEvent.Done);
+}

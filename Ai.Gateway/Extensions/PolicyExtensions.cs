@@ -1,0 +1,35 @@
+using Ai.Gateway.Generation;
+using Ai.Gateway.Policy;
+using Ai.Gateway.Usage;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class PolicyExtensions
+{
+    /// <summary>The policy every model call goes through, and the generation service on top of it.</summary>
+    public static IHostApplicationBuilder AddGatewayPolicy(this IHostApplicationBuilder builder)
+    {
+        builder.AddDistributedRateLimiting();
+
+        builder.Services.AddOptions<GatewayPolicyOptions>()
+            .BindConfiguration(GatewayPolicyOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => TimeZoneInfo.TryFindSystemTimeZoneById(o.DailyQuotaTimeZone, out _),
+                $"{GatewayPolicyOptions.SectionName}:DailyQuotaTimeZone must be a time zone id (e.g. America/Los_Angeles).")
+            .Validate(o => o.AttemptTimeout <= o.TotalTimeout,
+                $"{GatewayPolicyOptions.SectionName}:AttemptTimeout must not exceed TotalTimeout.")
+            .ValidateOnStart();
+        builder.Services.AddOptions<RoutingOptions>()
+            .BindConfiguration(RoutingOptions.SectionName)
+            .ValidateOnStart();
+
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddSingleton<ModelRouter>();
+        builder.Services.AddSingleton<ModelResilience>();
+        builder.Services.AddSingleton<UsageRecorder>();
+        builder.Services.AddSingleton<GatewayChatClient>();
+        builder.Services.AddSingleton<GenerationService>();
+
+        return builder;
+    }
+}

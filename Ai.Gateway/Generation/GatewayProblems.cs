@@ -1,0 +1,58 @@
+using System.Globalization;
+using Ai.Gateway.Policy;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Ai.Gateway.Generation;
+
+/// <summary>Maps what can go wrong in a generation to problem details with the right status.</summary>
+public static class GatewayProblems
+{
+    /// <summary>The problem for a failure, or null when the exception is not one the gateway expects.</summary>
+    public static IResult? For(Exception exception, HttpContext? http = null) => exception switch
+    {
+        GenerateValidationException invalid => TypedResults.ValidationProblem(invalid.Errors, title: "The request is invalid"),
+        InvalidModelOutputException output => TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            title: "The model's answer did not match the requested JSON",
+            detail: "The answer was checked, one repair was asked for, and it still did not match.",
+            extensions: new Dictionary<string, object?> { ["errors"] = output.Errors, ["output"] = output.Output }),
+        AllModelsFailedException { AllRateLimited: true } limited => RateLimited(limited, http),
+        AllModelsFailedException { ContentBlocked: true } blocked => TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            title: "The request was blocked by the model's safety filters",
+            detail: blocked.InnerException?.Message,
+            extensions: new Dictionary<string, object?> { ["attempts"] = blocked.Attempts }),
+        AllModelsFailedException failed => TypedResults.Problem(
+            statusCode: StatusCodes.Status502BadGateway,
+            title: "No model could answer",
+            detail: failed.Message,
+            extensions: new Dictionary<string, object?> { ["attempts"] = failed.Attempts }),
+        GatewayTimeoutException timeout => TypedResults.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "The request timed out", detail: timeout.Message),
+        _ => null,
+    };
+
+    private static ProblemHttpResult RateLimited(AllModelsFailedException limited, HttpContext? http)
+    {
+        var retryAfter = (int)Math.Ceiling((limited.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds);
+        if (http is not null)
+        {
+            var headers = http.Response.Headers;
+            headers.RetryAfter = Math.Max(retryAfter, 1).ToString(CultureInfo.InvariantCulture);
+            if (limited.PrimaryLimit is { } bucket)
+            {
+                headers["RateLimit-Remaining"] = bucket.Remaining.ToString(CultureInfo.InvariantCulture);
+                headers["RateLimit-Reset"] = Math.Max(1, (int)Math.Ceiling(bucket.ResetAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                if (bucket.DailyRemaining is { } daily)
+                {
+                    headers["RateLimit-Daily-Remaining"] = daily.ToString(CultureInfo.InvariantCulture);
+                }
+            }
+        }
+
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status429TooManyRequests,
+            title: "Rate limited",
+            detail: $"Every model of the chain is over its rate limit or quota; retry after {retryAfter} s.",
+            extensions: new Dictionary<string, object?> { ["attempts"] = limited.Attempts, ["retryAfterSeconds"] = retryAfter });
+    }
+}

@@ -1,0 +1,270 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Ai.Gateway.Model;
+using Ai.Gateway.Providers;
+using Ai.Gateway.Usage;
+using Communication.Bus.RateLimiting;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Ai.Gateway.Policy;
+
+/// <summary>
+/// The one policy every model call goes through. For the requested model and then each model of
+/// its fallback chain: skip it if its circuit is open; take a token from its rate limit, shared by
+/// every replica (waiting up to <see cref="GatewayPolicyOptions.RateLimitWait"/>); call its
+/// provider through its Polly pipeline (retries for transient failures only, circuit breaker,
+/// attempt timeout). The first answer wins; every try is recorded in the
+/// <see cref="GatewayCallContext"/>. Streams fall back only before their first update.
+/// </summary>
+public sealed partial class GatewayChatClient(
+    ModelCatalog catalog,
+    IModelProviderRegistry providers,
+    ModelResilience resilience,
+    IDistributedTokenBucket buckets,
+    UsageRecorder usage,
+    IOptions<GatewayPolicyOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggers) : IChatClient
+{
+    public const string TelemetrySource = "Ai.Gateway";
+    private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
+    private readonly ILogger _logger = loggers.CreateLogger<GatewayChatClient>();
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
+    {
+        var context = GatewayCallContext.From(chatOptions) ?? new GatewayCallContext();
+        var chain = catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel);
+        var history = messages as IList<ChatMessage> ?? messages.ToList();
+        var failures = new Failures();
+
+        for (var i = 0; i < chain.Count; i++)
+        {
+            var model = chain[i];
+            if (!Admit(model, context))
+            {
+                continue;
+            }
+
+            try
+            {
+                var response = await resilience.Pipeline(model.Id).ExecuteAsync(
+                    async ct => await CallAsync(model, context, ct, c => c.GetResponseAsync(history, ForModel(chatOptions, model), ct)),
+                    cancellationToken);
+                await AnsweredAsync(chain, i, model, response.ModelId, response.Usage, context);
+                return response;
+            }
+            catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
+            {
+                failures.Add(model, ex);
+                await usage.RecordFailureAsync(model.Id);
+            }
+        }
+
+        throw failures.ToException(context);
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var context = GatewayCallContext.From(chatOptions) ?? new GatewayCallContext();
+        var chain = catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel);
+        var history = messages as IList<ChatMessage> ?? messages.ToList();
+        var failures = new Failures();
+
+        for (var i = 0; i < chain.Count; i++)
+        {
+            var model = chain[i];
+            if (!Admit(model, context))
+            {
+                continue;
+            }
+
+            // The policy covers opening the stream and its first update; after that the answer is
+            // committed to this model (tokens already reached the caller).
+            IAsyncEnumerator<ChatResponseUpdate>? stream = null;
+            try
+            {
+                stream = await resilience.Pipeline(model.Id).ExecuteAsync(
+                    async ct => await CallAsync(model, context, ct, async c =>
+                    {
+                        var enumerator = c.GetStreamingResponseAsync(history, ForModel(chatOptions, model), cancellationToken).GetAsyncEnumerator(cancellationToken);
+                        try
+                        {
+                            return await enumerator.MoveNextAsync() ? enumerator : throw new ModelProviderException(
+                                "The stream ended before any update.", providers.ServingProvider(model), model.Id, ModelFailureKind.InvalidResponse);
+                        }
+                        catch
+                        {
+                            await enumerator.DisposeAsync();
+                            throw;
+                        }
+                    }),
+                    cancellationToken);
+            }
+            catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
+            {
+                failures.Add(model, ex);
+                await usage.RecordFailureAsync(model.Id);
+                continue;
+            }
+
+            await using (stream)
+            {
+                UsageDetails? streamUsage = null;
+                string? answeredBy = null;
+                do
+                {
+                    var update = stream.Current;
+                    answeredBy ??= update.ModelId;
+                    foreach (var content in update.Contents.OfType<UsageContent>())
+                    {
+                        (streamUsage ??= new UsageDetails()).Add(content.Details);
+                    }
+
+                    yield return update;
+                }
+                while (await stream.MoveNextAsync());
+
+                await AnsweredAsync(chain, i, model, answeredBy, streamUsage, context);
+            }
+
+            yield break;
+        }
+
+        throw failures.ToException(context);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
+
+    private bool Admit(ModelDefinition model, GatewayCallContext context)
+    {
+        if (!resilience.IsOpen(model.Id))
+        {
+            return true;
+        }
+
+        context.Record(new AttemptRecord(model.Id, providers.ServingProvider(model), AttemptRecord.CircuitOpen, 0,
+            "The model's circuit is open after repeated failures; skipped."));
+        return false;
+    }
+
+    /// <summary>One try: wait for a rate-limit token, call the provider, record the outcome.</summary>
+    private async Task<T> CallAsync<T>(ModelDefinition model, GatewayCallContext context, CancellationToken cancellationToken, Func<IChatClient, Task<T>> call)
+    {
+        var provider = providers.ServingProvider(model);
+        var decision = await buckets.AcquireAsync(ModelCatalog.BucketName(model), catalog.RuleFor(model), 1,
+            options.Value.RateLimitWait, cancellationToken);
+        if (!decision.Allowed)
+        {
+            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.RateLimited, 0,
+                decision.DailyQuotaExhausted ? "Daily quota used up." : $"No rate-limit token within {options.Value.RateLimitWait.TotalMilliseconds} ms."));
+            await usage.RecordDenialAsync(model.Id);
+            throw new ModelRateLimitedException(model.Id, decision);
+        }
+
+        var started = time.GetTimestamp();
+        try
+        {
+            var result = await call(ClientFor(model));
+            if (result is ChatResponse response && ContentBlock.Find(response) is { } block)
+            {
+                throw block.ToException(provider, model.Id);
+            }
+
+            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Succeeded, Elapsed(started)));
+            return result;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var failure = ex as ModelProviderException;
+            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Failed, Elapsed(started),
+                ex is TimeoutRejectedException ? $"No answer within {options.Value.AttemptTimeout.TotalSeconds} s." : ex.Message,
+                failure?.Kind.ToString() ?? (ex is TimeoutRejectedException ? nameof(ModelFailureKind.Timeout) : null),
+                failure?.StatusCode is { } status ? (int)status : null));
+            LogAttemptFailed(_logger, model.Id, failure?.Kind.ToString() ?? ex.GetType().Name);
+            throw;
+        }
+    }
+
+    private async Task AnsweredAsync(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, string? answeredBy, UsageDetails? details, GatewayCallContext context)
+    {
+        var offline = providers.ServingProvider(model) == ProviderNames.Offline;
+        var tokens = TokenUsage.From(details);
+        var cost = offline ? 0m : ModelCatalog.Cost(model, tokens);
+        var name = offline ? OfflineName : answeredBy ?? model.Id;
+        context.Answered(name, isFallback: index > 0, tokens, cost);
+        await usage.RecordAnswerAsync(name, tokens, cost);
+        if (index > 0)
+        {
+            await usage.RecordFallbackAsync(chain[0].Id);
+        }
+    }
+
+    private const string OfflineName = ProviderNames.Offline;
+
+    private IChatClient ClientFor(ModelDefinition model) => _clients.GetOrAdd(model.Id, _ =>
+        providers.GetChatClient(model).AsBuilder()
+            .UseOpenTelemetry(loggers, TelemetrySource, otel => otel.EnableSensitiveData = options.Value.CaptureContent)
+            .Build());
+
+    private static ChatOptions ForModel(ChatOptions? chatOptions, ModelDefinition model)
+    {
+        var copy = chatOptions?.Clone() ?? new ChatOptions();
+        copy.ModelId = model.Id;
+        return copy;
+    }
+
+    private long Elapsed(long started) => (long)time.GetElapsedTime(started).TotalMilliseconds;
+
+    private static bool IsModelFailure(Exception ex, CancellationToken cancellationToken) =>
+        !cancellationToken.IsCancellationRequested
+        && ex is ModelProviderException or ModelRateLimitedException or BrokenCircuitException or TimeoutRejectedException or IsolatedCircuitException;
+
+    private sealed class Failures
+    {
+        private Exception? _last;
+        private TimeSpan? _retryAfter;
+        private RateLimitDecision? _primaryLimit;
+
+        public void Add(ModelDefinition model, Exception ex)
+        {
+            _last = ex;
+            var wait = ex switch
+            {
+                ModelRateLimitedException limited => limited.Decision.DailyQuotaExhausted ? limited.Decision.DailyResetAfter : limited.Decision.RetryAfter,
+                ModelProviderException { RetryAfter: { } after } => after,
+                _ => null,
+            };
+            if (wait is { } w && (_retryAfter is null || w < _retryAfter))
+            {
+                _retryAfter = w;
+            }
+
+            if (ex is ModelRateLimitedException first && _primaryLimit is null)
+            {
+                _primaryLimit = first.Decision;
+            }
+
+            Activity.Current?.AddEvent(new ActivityEvent("gateway.model_failed", tags: new ActivityTagsCollection
+            {
+                ["gen_ai.request.model"] = model.Id,
+                ["error.type"] = ex.GetType().Name,
+            }));
+        }
+
+        public AllModelsFailedException ToException(GatewayCallContext context) =>
+            new(context.Attempts, _last) { RetryAfter = _retryAfter, PrimaryLimit = _primaryLimit };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A call to model {Model} failed ({Kind}).")]
+    private static partial void LogAttemptFailed(ILogger logger, string model, string kind);
+}

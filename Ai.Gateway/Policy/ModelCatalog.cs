@@ -1,0 +1,38 @@
+using Ai.Gateway.Model;
+using Communication.Bus.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Ai.Gateway.Policy;
+
+/// <summary>The configured models, their fallback chains and their shared rate-limit rules.</summary>
+public sealed class ModelCatalog(IOptions<ModelCatalogOptions> catalog, IOptions<GatewayPolicyOptions> policy)
+{
+    public IReadOnlyList<ModelDefinition> Models => catalog.Value.Models;
+
+    public string DefaultModel => catalog.Value.DefaultModel;
+
+    public ModelDefinition? Find(string id) => catalog.Value.Models.FirstOrDefault(m => m.Id == id);
+
+    /// <summary>The model, then its fallbacks in order (each once).</summary>
+    public IReadOnlyList<ModelDefinition> Chain(string primary)
+    {
+        var first = Find(primary) ?? throw new ArgumentException($"Model '{primary}' is not in the catalog.", nameof(primary));
+        return new[] { first }
+            .Concat(first.Fallbacks.Select(Find).OfType<ModelDefinition>())
+            .DistinctBy(m => m.Id)
+            .ToList();
+    }
+
+    /// <summary>The bucket every gateway replica shares for this model.</summary>
+    public static string BucketName(ModelDefinition model) => $"model:{model.Id}";
+
+    public TokenBucketRule RuleFor(ModelDefinition model) => new(model.Burst, model.Qps)
+    {
+        DailyQuota = model.DailyLimit,
+        DailyQuotaTimeZone = policy.Value.DailyQuotaTimeZone,
+    };
+
+    /// <summary>USD for the tokens at this model's prices.</summary>
+    public static decimal Cost(ModelDefinition model, TokenUsage usage) =>
+        ((usage.InputTokens * model.InputPricePerMillion) + (usage.OutputTokens * model.OutputPricePerMillion)) / 1_000_000m;
+}
