@@ -7,10 +7,14 @@ namespace Communication.Bus.RateLimiting;
 /// The one Lua script of the distributed token bucket, and its SHA-1 for <c>EVALSHA</c>.
 /// </summary>
 /// <remarks>
-/// <para>State: one hash per bucket, <c>KEYS[1]</c> = <c>{prefix}{bucket}</c> (the braces are the
-/// cluster hash tag; the script touches no other key). Fields: <c>t</c> tokens (may be
-/// fractional), <c>ts</c> last refill time (Unix ms), and with a daily quota <c>ds</c>/<c>de</c>
-/// window start/end (Unix ms) and <c>dn</c> tokens used in that window.</para>
+/// <para>State: one string per bucket, <c>KEYS[1]</c> = <c>{prefix}{bucket}</c> (the braces are
+/// the cluster hash tag; the script touches no other key), holding 40 bytes: five little-endian
+/// IEEE doubles packed with Redis' <c>struct</c> library (<c>'&lt;ddddd'</c>): tokens (may be
+/// fractional), last refill time (Unix ms), daily window start and end (Unix ms, 0 without a
+/// quota) and tokens used in that window. One <c>GET</c> and one <c>SET … PX</c> per granted call
+/// (plus <c>TIME</c> in server-time mode). Binary rather than a hash or text: formatting and
+/// parsing numbers as text cost more server time than all the bucket arithmetic (measured, see
+/// docs/RATE_LIMITING.md), and server time per call bounds throughput.</para>
 /// <para>Arguments: ARGV[1] capacity, ARGV[2] refill per second, ARGV[3] cost (0 = peek),
 /// ARGV[4] now in Unix ms or empty for the server clock (<c>TIME</c>), ARGV[5] daily quota or
 /// empty, ARGV[6..9] the previous day's start, today's start, today's end (= tomorrow's start)
@@ -26,72 +30,59 @@ internal static class TokenBucketScript
         local capacity = tonumber(ARGV[1])
         local rate = tonumber(ARGV[2])
         local cost = tonumber(ARGV[3])
-        -- Floating-point slack: 1e-9 tokens, 1e-6 ms (so 0.999999999999 tokens count as 1).
-        local eps = 1e-9
-        local function ceil_ms(x) return math.ceil(x - 1e-6) end
 
         local now
         if ARGV[4] == '' then
-          if redis.replicate_commands then redis.replicate_commands() end
           local t = redis.call('TIME')
-          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          now = t[1] * 1000 + math.floor(t[2] / 1000)
         else
           now = tonumber(ARGV[4])
         end
 
-        local state = redis.call('HMGET', key, 't', 'ts', 'ds', 'de', 'dn')
-        local tokens = tonumber(state[1])
-        local ts = tonumber(state[2])
-        if tokens == nil or ts == nil then
-          tokens = capacity
-          ts = now
-        elseif now > ts then
-          tokens = tokens + (now - ts) * rate / 1000
-          ts = now
+        -- Missing key: a full bucket. Refill only on a positive delta from the stored time.
+        local tokens, ts, dstart, dend, dused = capacity, now, 0, 0, 0
+        local raw = redis.call('GET', key)
+        if raw then
+          tokens, ts, dstart, dend, dused = struct.unpack('<ddddd', raw)
+          if now > ts then
+            tokens = tokens + (now - ts) * rate / 1000
+            ts = now
+          end
+          if tokens > capacity then tokens = capacity end
         end
-        if tokens > capacity then tokens = capacity end
 
         local quota = tonumber(ARGV[5])
-        local dstart, dend, dused = 0, 0, 0
         if quota then
-          if now >= tonumber(ARGV[8]) then
-            dstart, dend = tonumber(ARGV[8]), tonumber(ARGV[9])
-          elseif now >= tonumber(ARGV[7]) then
-            dstart, dend = tonumber(ARGV[7]), tonumber(ARGV[8])
-          else
-            dstart, dend = tonumber(ARGV[6]), tonumber(ARGV[7])
-          end
-          local sstart = tonumber(state[3])
-          if sstart and sstart >= dstart then
-            dstart = sstart
-            dend = tonumber(state[4]) or dend
-            dused = tonumber(state[5]) or 0
-          end
+          -- The window that contains now; a stored newer window (a caller whose clock runs
+          -- ahead already started it) wins, an older one is over.
+          local w0, w1, w2, w3 = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+          local s, e = w0, w1
+          if now >= w2 then s, e = w2, w3 elseif now >= w1 then s, e = w1, w2 end
+          if s > dstart then dstart, dend, dused = s, e, 0 end
         end
 
+        -- Floating-point slack: 1e-9 tokens (0.999999999999 tokens count as 1), 1e-6 ms.
         local need = cost
         if need == 0 then need = 1 end
         local allowed, retry, exhausted = 0, 0, 0
         if quota and dused + need > quota then
           exhausted = 1
           retry = math.max(1, dend - now)
-        elseif tokens + eps >= need then
+        elseif tokens + 1e-9 >= need then
           allowed = 1
         else
-          retry = math.max(1, ceil_ms((need - tokens) * 1000 / rate))
+          retry = math.max(1, math.ceil((need - tokens) * 1000 / rate - 1e-6))
         end
 
         if allowed == 1 and cost > 0 then
           tokens = math.max(0, tokens - cost)
-          local ttl = ceil_ms((capacity - tokens) * 1000 / rate) + 1000
-          if quota then
-            dused = dused + cost
-            ttl = math.max(ttl, dend - now + 1000)
-            redis.call('HSET', key, 't', tokens, 'ts', ts, 'ds', dstart, 'de', dend, 'dn', dused)
-          else
-            redis.call('HSET', key, 't', tokens, 'ts', ts)
-          end
-          redis.call('PEXPIRE', key, math.min(ttl, 34560000000))
+          if quota then dused = dused + cost end
+          -- Keep the key until the bucket is full again (then a missing key means the same),
+          -- and while a daily window is counting.
+          local ttl = math.ceil((capacity - tokens) * 1000 / rate - 1e-6) + 1000
+          if dend - now + 1000 > ttl then ttl = dend - now + 1000 end
+          if ttl > 34560000000 then ttl = 34560000000 end
+          redis.call('SET', key, struct.pack('<ddddd', tokens, ts, dstart, dend, dused), 'PX', ttl)
         end
 
         local dremaining, dreset = -1, -1
@@ -99,8 +90,8 @@ internal static class TokenBucketScript
           dremaining = math.max(0, quota - dused)
           dreset = math.max(0, dend - now)
         end
-        return { allowed, math.floor(tokens + eps), retry, dremaining, exhausted,
-                 math.max(0, ceil_ms((capacity - tokens) * 1000 / rate)), dreset }
+        return { allowed, math.floor(tokens + 1e-9), retry, dremaining, exhausted,
+                 math.max(0, math.ceil((capacity - tokens) * 1000 / rate - 1e-6)), dreset }
         """;
 
     /// <summary>The SHA-1 of <see cref="Source"/>, as Redis computes it for <c>EVALSHA</c>.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Communication.Bus.RateLimiting;
 using StackExchange.Redis;
 using TestSupport;
@@ -135,7 +136,13 @@ public sealed class TokenBucketTests(RedisFixture redis)
 
         var key = $"rl-test:{{{bucket}}}";
         Assert.Equal(key, tokens.KeyFor(bucket));
-        Assert.Equal(RedisType.Hash, await db.KeyTypeAsync(key));
+        Assert.Equal(RedisType.String, await db.KeyTypeAsync(key));
+        // Five little-endian doubles: tokens, last refill (Unix ms), window start, end, used.
+        var state = (byte[])(await db.StringGetAsync(key))!;
+        Assert.Equal(40, state.Length);
+        Assert.Equal(6, BinaryPrimitives.ReadDoubleLittleEndian(state.AsSpan(0, 8)));
+        Assert.InRange(BinaryPrimitives.ReadDoubleLittleEndian(state.AsSpan(8, 8)),
+            DateTimeOffset.UtcNow.AddMinutes(-1).ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds());
         var server = redis.Redis.GetServer(redis.Redis.GetEndPoints()[0]);
         var keys = server.Keys(pattern: $"*{bucket}*").Select(k => (string)k!).ToList();
         Assert.Equal([key], keys);
