@@ -1,0 +1,353 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+using StackExchange.Redis;
+
+namespace Communication.Bus.RateLimiting;
+
+/// <summary>
+/// The Redis implementation of <see cref="IDistributedTokenBucket"/>: one Lua script
+/// (<c>EVALSHA</c>, re-sent with <c>EVAL</c> when the server's script cache lost it), one
+/// hash-tagged key per bucket, milliseconds throughout; behind a Polly circuit breaker with a
+/// configurable policy for Redis outages. Thread-safe; register it as a singleton.
+/// </summary>
+/// <remarks>
+/// Constructible without a host (tests, benchmarks):
+/// <c>new DistributedTokenBucket(multiplexer, new TokenBucketOptions())</c>. In an app, use
+/// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.
+/// </remarks>
+public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly TokenBucketOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly RateLimitingMetrics _metrics;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly CircuitBreakerStateProvider _circuit = new();
+    private readonly LocalFallbackLimiters _fallback;
+    private readonly DailyQuotaCalendar _calendar = new();
+
+    /// <summary>Creates a token bucket client over an existing Redis connection.</summary>
+    /// <param name="redis">The Redis connection (shared; not disposed by this instance).</param>
+    /// <param name="options">The options; validated here.</param>
+    /// <param name="timeProvider">The clock for client time, waits, timeouts and the circuit breaker. Default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="meterFactory">Creates the <see cref="RateLimitingTelemetry.MeterName"/> meter; without it a meter of its own is created.</param>
+    /// <param name="logger">The logger; none by default.</param>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid.</exception>
+    public DistributedTokenBucket(
+        IConnectionMultiplexer redis,
+        TokenBucketOptions options,
+        TimeProvider? timeProvider = null,
+        IMeterFactory? meterFactory = null,
+        ILogger<DistributedTokenBucket>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(redis);
+        ArgumentNullException.ThrowIfNull(options);
+        TokenBucketOptionsValidator.ThrowIfInvalid(options);
+
+        _redis = redis;
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _metrics = new RateLimitingMetrics(meterFactory);
+        _fallback = new LocalFallbackLimiters(_time);
+        _pipeline = BuildPipeline();
+    }
+
+    /// <summary>
+    /// The state of the circuit breaker in front of Redis: <see cref="CircuitState.Closed"/> while
+    /// Redis answers, <see cref="CircuitState.Open"/> while calls skip Redis and the failure
+    /// policy decides (e.g. for a health check or a dashboard).
+    /// </summary>
+    public CircuitState CircuitState => _circuit.CircuitState;
+
+    /// <summary>The Redis key holding <paramref name="bucket"/>'s state: <c>{KeyPrefix}{bucket}</c>.</summary>
+    /// <param name="bucket">The bucket name.</param>
+    /// <returns>The key, e.g. <c>ratelimit:{gemini-2.5-flash}</c>.</returns>
+    public string KeyFor(string bucket)
+    {
+        ValidateBucket(bucket);
+        return string.Concat(_options.KeyPrefix, "{", bucket, "}");
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RateLimitDecision> TryAcquireAsync(string bucket, TokenBucketRule rule, int cost = 1, CancellationToken cancellationToken = default)
+    {
+        Validate(bucket, rule, cost);
+        cancellationToken.ThrowIfCancellationRequested();
+        return TryAcquireCoreAsync(bucket, rule, cost, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RateLimitDecision> AcquireAsync(string bucket, TokenBucketRule rule, int cost, TimeSpan maxWait, CancellationToken cancellationToken = default)
+    {
+        Validate(bucket, rule, cost);
+        if (maxWait < TimeSpan.Zero && maxWait != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxWait), maxWait, "The wait budget must be zero, positive or infinite.");
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        var started = _time.GetTimestamp();
+        while (true)
+        {
+            var decision = await TryAcquireCoreAsync(bucket, rule, cost, cancellationToken).ConfigureAwait(false);
+            if (decision.Allowed || decision.DailyQuotaExhausted || cost == 0)
+            {
+                return decision;
+            }
+
+            var wait = decision.RetryAfter > TimeSpan.Zero ? decision.RetryAfter : TimeSpan.FromMilliseconds(1);
+            var left = maxWait == Timeout.InfiniteTimeSpan ? TimeSpan.MaxValue : maxWait - _time.GetElapsedTime(started);
+            if (wait > left)
+            {
+                return decision;
+            }
+
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Disposes the local fallback limiters and the meter this instance created.</summary>
+    public void Dispose()
+    {
+        _fallback.Dispose();
+        _metrics.Dispose();
+    }
+
+    private async ValueTask<RateLimitDecision> TryAcquireCoreAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken)
+    {
+        var call = new ScriptCall(this, string.Concat(_options.KeyPrefix, "{", bucket, "}"), BuildArguments(rule, cost));
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        Outcome<RedisResult> outcome;
+        try
+        {
+            outcome = await _pipeline.ExecuteOutcomeAsync(
+                static async (ctx, call) =>
+                {
+                    try
+                    {
+                        return Outcome.FromResult(await call.Owner.EvaluateAsync(call, ctx.CancellationToken).ConfigureAwait(false));
+                    }
+                    catch (Exception ex)
+                    {
+                        return Outcome.FromException<RedisResult>(ex);
+                    }
+                },
+                context,
+                call).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+
+        if (outcome.Exception is null)
+        {
+            var decision = Parse(outcome.Result!);
+            if (cost > 0)
+            {
+                _metrics.RecordDecision(decision, decision.Allowed ? null : decision.DailyQuotaExhausted ? "daily_quota" : "bucket_empty");
+            }
+
+            return decision;
+        }
+
+        if (outcome.Exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            outcome.ThrowIfException();
+        }
+
+        if (outcome.Exception is not BrokenCircuitException)
+        {
+            _metrics.RecordRedisError(outcome.Exception);
+            RateLimitingLog.RedisCallFailed(_logger, bucket, _options.FailurePolicy, outcome.Exception);
+        }
+
+        return DecideWithoutRedis(bucket, rule, cost);
+    }
+
+    private async Task<RedisResult> EvaluateAsync(ScriptCall call, CancellationToken cancellationToken)
+    {
+        var database = _redis.GetDatabase();
+        RedisKey[] keys = [call.Key];
+        try
+        {
+            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // The server's script cache lost the script (restart, failover, SCRIPT FLUSH): EVAL
+            // runs it and caches it again, so the next call's EVALSHA hits.
+            RateLimitingLog.ScriptReloaded(_logger);
+            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Source, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<RedisResult> WithCancellation(Task<RedisResult> task, CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled || task.IsCompleted)
+        {
+            return await task.ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The Redis client cannot cancel a sent command; observe its eventual failure so it
+            // does not surface as an unobserved task exception.
+            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
+    }
+
+    private RedisValue[] BuildArguments(TokenBucketRule rule, int cost)
+    {
+        var arguments = new RedisValue[rule.DailyQuota is null ? 5 : 9];
+        arguments[0] = rule.Capacity;
+        arguments[1] = rule.RefillPerSecond;
+        arguments[2] = cost;
+        long? clientNow = null;
+        if (_options.TimeSource == TokenBucketTimeSource.Client)
+        {
+            clientNow = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            arguments[3] = clientNow.Value;
+        }
+        else
+        {
+            arguments[3] = RedisValue.EmptyString;
+        }
+
+        if (rule.DailyQuota is { } quota)
+        {
+            // In server-time mode the local clock only picks the three candidate days; the script
+            // chooses among them with the server clock.
+            var windows = _calendar.WindowsAt(rule.DailyQuotaTimeZone, clientNow ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
+            arguments[4] = quota;
+            arguments[5] = windows.PreviousStart;
+            arguments[6] = windows.Start;
+            arguments[7] = windows.End;
+            arguments[8] = windows.NextEnd;
+        }
+        else
+        {
+            arguments[4] = RedisValue.EmptyString;
+        }
+
+        return arguments;
+    }
+
+    private static RateLimitDecision Parse(RedisResult result)
+    {
+        var values = (RedisResult[])result!;
+        var dailyRemaining = (long)values[3];
+        var dailyReset = (long)values[6];
+        return new RateLimitDecision
+        {
+            Allowed = (long)values[0] == 1,
+            Remaining = (long)values[1],
+            RetryAfter = TimeSpan.FromMilliseconds((long)values[2]),
+            DailyRemaining = dailyRemaining < 0 ? null : dailyRemaining,
+            DailyQuotaExhausted = (long)values[4] == 1,
+            ResetAfter = TimeSpan.FromMilliseconds((long)values[5]),
+            DailyResetAfter = dailyReset < 0 ? null : TimeSpan.FromMilliseconds(dailyReset),
+        };
+    }
+
+    private RateLimitDecision DecideWithoutRedis(string bucket, TokenBucketRule rule, int cost)
+    {
+        if (_options.FailurePolicy == RateLimitFailurePolicy.FailClosed)
+        {
+            var denial = new RateLimitDecision
+            {
+                Allowed = false,
+                RetryAfter = _options.CircuitBreaker.BreakDuration,
+                ResetAfter = _options.CircuitBreaker.BreakDuration,
+                FromFallback = true,
+            };
+            if (cost > 0)
+            {
+                _metrics.RecordFailClosed();
+                _metrics.RecordDecision(denial, "fail_closed");
+            }
+
+            return denial;
+        }
+
+        var decision = _fallback.Decide(bucket, rule, cost);
+        if (cost > 0)
+        {
+            _metrics.RecordFailOpen();
+            _metrics.RecordDecision(decision, decision.Allowed ? null : "bucket_empty");
+        }
+
+        return decision;
+    }
+
+    private ResiliencePipeline BuildPipeline()
+    {
+        var breaker = _options.CircuitBreaker;
+        var builder = new ResiliencePipelineBuilder { TimeProvider = _time, Name = "Communication.Bus.RateLimiting" };
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            FailureRatio = breaker.FailureRatio,
+            MinimumThroughput = breaker.MinimumThroughput,
+            SamplingDuration = breaker.SamplingDuration,
+            BreakDuration = breaker.BreakDuration,
+            StateProvider = _circuit,
+            ShouldHandle = static args => ValueTask.FromResult(
+                args.Outcome.Exception is RedisException or TimeoutException or TimeoutRejectedException),
+            OnOpened = args =>
+            {
+                RateLimitingLog.CircuitOpened(_logger, args.BreakDuration, _options.FailurePolicy, args.Outcome.Exception);
+                return default;
+            },
+            OnHalfOpened = _ =>
+            {
+                RateLimitingLog.CircuitHalfOpened(_logger);
+                return default;
+            },
+            OnClosed = _ =>
+            {
+                RateLimitingLog.CircuitClosed(_logger);
+                return default;
+            },
+        });
+        if (_options.CommandTimeout != Timeout.InfiniteTimeSpan)
+        {
+            builder.AddTimeout(_options.CommandTimeout);
+        }
+
+        return builder.Build();
+    }
+
+    private void Validate(string bucket, TokenBucketRule rule, int cost)
+    {
+        ValidateBucket(bucket);
+        ArgumentNullException.ThrowIfNull(rule);
+        rule.Validate(cost);
+        if (rule.DailyQuota is not null)
+        {
+            _calendar.Resolve(rule.DailyQuotaTimeZone);
+        }
+    }
+
+    private static void ValidateBucket(string bucket)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(bucket);
+        if (bucket.AsSpan().IndexOfAny('{', '}') >= 0)
+        {
+            throw new ArgumentException("A bucket name must not contain '{' or '}': the braces around it are the cluster hash tag.", nameof(bucket));
+        }
+    }
+
+    private sealed record ScriptCall(DistributedTokenBucket Owner, RedisKey Key, RedisValue[] Arguments);
+}

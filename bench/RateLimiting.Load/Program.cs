@@ -1,0 +1,190 @@
+// Decisions per second of the distributed token bucket vs raw EVALSHA of a trivial script, on
+// the same Redis, in the same process, with the same number of calls in flight. Runs alternate
+// (raw, bucket, raw, bucket, ...) and the medians are reported, so background load on a shared
+// machine hits both sides alike.
+//
+//   dotnet run -c Release --project bench/RateLimiting.Load -- [--runs 5] [--seconds 3]
+//       [--concurrency 64] [--redis host:port]   (default: starts its own redis-server)
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Communication.Bus.RateLimiting;
+using StackExchange.Redis;
+
+var settings = Settings.Parse(args);
+await using var server = settings.Redis is null ? await RedisProcess.StartAsync() : null;
+var connectionString = settings.Redis ?? server!.ConnectionString;
+await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString);
+using var tokenBucket = new DistributedTokenBucket(redis, new TokenBucketOptions());
+using var noTimeoutBucket = new DistributedTokenBucket(redis, new TokenBucketOptions { CommandTimeout = Timeout.InfiniteTimeSpan });
+
+const string TrivialScript = "return 1";
+var trivialSha = (await redis.GetServer(redis.GetEndPoints()[0]).ScriptLoadAsync(TrivialScript)).ToArray();
+var database = redis.GetDatabase();
+RedisKey[] rawKeys = ["bench:raw"];
+
+// Always granted (the write path of the script): the bucket never runs dry at these rates.
+var open = new TokenBucketRule(Capacity: 1_000_000_000, RefillPerSecond: 1_000_000_000);
+var withQuota = open with { DailyQuota = long.MaxValue / 2, DailyQuotaTimeZone = "America/Los_Angeles" };
+
+var bucketScript = (string)typeof(DistributedTokenBucket).Assembly.GetType("Communication.Bus.RateLimiting.TokenBucketScript")!.GetField("Source")!.GetValue(null)!;
+var bucketSha = (await redis.GetServer(redis.GetEndPoints()[0]).ScriptLoadAsync(bucketScript)).ToArray();
+RedisKey[] bucketKeys = ["ratelimit:{bench:rawbucket}"];
+RedisValue[] bucketArgs = [1_000_000_000, 1_000_000_000, 1, "", ""];
+var scenarios = new (string Name, Func<Task> Call)[]
+{
+    ("DIAG raw EVALSHA bucket script", () => database.ScriptEvaluateAsync(bucketSha, bucketKeys, bucketArgs)),
+    ("raw EVALSHA `return 1`", () => database.ScriptEvaluateAsync(trivialSha, rawKeys)),
+    ("token bucket", () => tokenBucket.TryAcquireAsync("bench:bucket", open).AsTask()),
+    ("DIAG token bucket no timeout", () => noTimeoutBucket.TryAcquireAsync("bench:bucket2", open).AsTask()),
+    ("token bucket + daily quota", () => tokenBucket.TryAcquireAsync("bench:quota", withQuota).AsTask()),
+};
+
+if (settings.Only is { } only)
+{
+    scenarios = scenarios.Where(s => s.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToArray();
+}
+
+Console.WriteLine($"# {Environment.ProcessorCount} cores, {settings.Concurrency} in flight, {settings.Runs} runs × {settings.Seconds} s per scenario, " +
+                  $"Redis {redis.GetServer(redis.GetEndPoints()[0]).Version} at {connectionString}{(server is null ? "" : " (own redis-server)")}");
+foreach (var (name, call) in scenarios)
+{
+    await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(1)); // warm-up
+}
+
+var results = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+for (var run = 1; run <= settings.Runs; run++)
+{
+    foreach (var (name, call) in scenarios)
+    {
+        var perSecond = await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(settings.Seconds));
+        results[name].Add(perSecond);
+        Console.WriteLine($"run {run}: {name,-28} {perSecond,10:N0} /s");
+    }
+}
+
+var baseline = Median(results[scenarios[0].Name]);
+Console.WriteLine();
+Console.WriteLine("| scenario | median ops/s | runs (ops/s) | vs raw EVALSHA |");
+Console.WriteLine("|---|---:|---|---:|");
+foreach (var (name, _) in scenarios)
+{
+    var median = Median(results[name]);
+    var runs = string.Join(", ", results[name].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)));
+    Console.WriteLine($"| {name} | {median:N0} | {runs} | {median / baseline:F2}× |");
+}
+
+static async Task<double> MeasureAsync(Func<Task> call, int concurrency, TimeSpan duration)
+{
+    long completed = 0;
+    var clock = Stopwatch.StartNew();
+    var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    {
+        long mine = 0;
+        while (clock.Elapsed < duration)
+        {
+            await call();
+            mine++;
+        }
+
+        Interlocked.Add(ref completed, mine);
+    }));
+    await Task.WhenAll(workers);
+    return completed / clock.Elapsed.TotalSeconds;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    var middle = sorted.Count / 2;
+    return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+internal sealed record Settings(int Runs, int Seconds, int Concurrency, string? Redis, string? Only)
+{
+    public static Settings Parse(string[] args)
+    {
+        string? Value(string name)
+        {
+            var index = Array.IndexOf(args, name);
+            return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+        }
+
+        int Number(string name, int fallback) =>
+            Value(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
+
+        return new Settings(Number("--runs", 5), Number("--seconds", 3), Number("--concurrency", 64), Value("--redis"), Value("--only"));
+    }
+}
+
+/// <summary>A throw-away redis-server on a free loopback port (no persistence).</summary>
+internal sealed class RedisProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _directory;
+
+    private RedisProcess(Process process, int port, string directory)
+    {
+        _process = process;
+        _directory = directory;
+        ConnectionString = $"127.0.0.1:{port}";
+    }
+
+    public string ConnectionString { get; }
+
+    public static async Task<RedisProcess> StartAsync()
+    {
+        var directory = Directory.CreateTempSubdirectory("ratelimit-bench-").FullName;
+        int port;
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, WorkingDirectory = directory };
+        foreach (var arg in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-server (is it on PATH?).");
+        process.OutputDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        var started = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return new RedisProcess(process, port, directory);
+            }
+            catch (SocketException) when (started.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
+            {
+                await Task.Delay(25);
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(5000);
+        }
+
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        return ValueTask.CompletedTask;
+    }
+}
