@@ -11,8 +11,12 @@ public sealed class ModelCatalogOptions
     [Required]
     public string DefaultModel { get; set; } = "";
 
-    [Required, MinLength(1)]
-    public List<ModelDefinition> Models { get; set; } = [];
+    /// <summary>The models by id, e.g. <c>Gateway:Models:gemini-3.5-flash:Qps</c>, so one model can be changed or added without rewriting the others.</summary>
+    [Required]
+    public Dictionary<string, ModelDefinition> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The models in id order, each knowing its id.</summary>
+    public IReadOnlyList<ModelDefinition> All => Models.OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => m.Value with { Id = m.Key }).ToList();
 }
 
 public enum ModelTier
@@ -22,38 +26,37 @@ public enum ModelTier
     Fast,
 }
 
-public sealed class ModelDefinition
+public sealed record ModelDefinition
 {
-    /// <summary>The provider's model id, e.g. <c>gemini-3.5-flash</c>.</summary>
-    [Required, RegularExpression("^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
-    public string Id { get; set; } = "";
+    /// <summary>The provider's model id, e.g. <c>gemini-3.5-flash</c> (the key under <c>Gateway:Models</c>).</summary>
+    public string Id { get; init; } = "";
 
     /// <summary><c>gemini</c>, <c>openai</c> or <c>offline</c>.</summary>
     [Required, AllowedValues("gemini", "openai", "offline")]
-    public string Provider { get; set; } = "";
+    public string Provider { get; init; } = "";
 
-    public ModelTier Tier { get; set; } = ModelTier.Flash;
+    public ModelTier Tier { get; init; } = ModelTier.Flash;
 
     /// <summary>USD per one million input tokens.</summary>
     [Range(0, 10_000)]
-    public decimal InputPricePerMillion { get; set; }
+    public decimal InputPricePerMillion { get; init; }
 
     /// <summary>USD per one million output tokens (thinking tokens included).</summary>
     [Range(0, 10_000)]
-    public decimal OutputPricePerMillion { get; set; }
+    public decimal OutputPricePerMillion { get; init; }
 
     /// <summary>Sustained requests per second, shared by every gateway replica.</summary>
     [Range(0.001, 100_000)]
-    public double Qps { get; set; } = 1;
+    public double Qps { get; init; } = 1;
 
     /// <summary>Requests that may be sent at once after a quiet period.</summary>
     [Range(1, 1_000_000)]
-    public int Burst { get; set; } = 1;
+    public int Burst { get; init; } = 1;
 
     /// <summary>Requests per day (reset at midnight in the quota time zone); null for no daily limit.</summary>
     [Range(1, long.MaxValue)]
-    public long? DailyLimit { get; set; }
+    public long? DailyLimit { get; init; }
 
     /// <summary>Models to try, in order, when this one fails or is out of quota.</summary>
-    public List<string> Fallbacks { get; set; } = [];
+    public List<string> Fallbacks { get; init; } = [];
 }

@@ -4,48 +4,54 @@ using Microsoft.Extensions.Options;
 namespace Ai.Gateway.Model;
 
 /// <summary>Checks each model's fields and the rules across models: unique ids, known fallbacks, a known default.</summary>
-public sealed class ModelCatalogOptionsValidator : IValidateOptions<ModelCatalogOptions>
+public sealed partial class ModelCatalogOptionsValidator : IValidateOptions<ModelCatalogOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelCatalogOptions options)
     {
         var errors = new List<string>();
         Collect(options, $"{ModelCatalogOptions.SectionName}", errors);
 
-        for (var i = 0; i < options.Models.Count; i++)
+        if (options.Models.Count == 0)
         {
-            Collect(options.Models[i], $"{ModelCatalogOptions.SectionName}:Models:{i}", errors);
+            errors.Add("Gateway:Models: the catalog needs at least one model.");
         }
 
-        var ids = options.Models.Select(m => m.Id).ToList();
-        foreach (var duplicate in ids.GroupBy(id => id, StringComparer.Ordinal).Where(g => g.Count() > 1))
+        foreach (var model in options.All)
         {
-            errors.Add($"Gateway:Models: the id '{duplicate.Key}' is used more than once.");
+            if (!ModelId().IsMatch(model.Id))
+            {
+                errors.Add($"Gateway:Models:{model.Id}: a model id is 1-128 letters, digits, '.', '_' or '-'.");
+            }
+
+            Collect(model, $"{ModelCatalogOptions.SectionName}:Models:{model.Id}", errors);
         }
 
-        var known = ids.ToHashSet(StringComparer.Ordinal);
+        var known = options.Models.Keys.ToHashSet(StringComparer.Ordinal);
         if (!string.IsNullOrEmpty(options.DefaultModel) && !known.Contains(options.DefaultModel))
         {
             errors.Add($"Gateway:DefaultModel '{options.DefaultModel}' is not in Gateway:Models.");
         }
 
-        for (var i = 0; i < options.Models.Count; i++)
+        foreach (var model in options.All)
         {
-            var model = options.Models[i];
             foreach (var fallback in model.Fallbacks)
             {
                 if (!known.Contains(fallback))
                 {
-                    errors.Add($"Gateway:Models:{i}:Fallbacks: '{fallback}' is not in Gateway:Models.");
+                    errors.Add($"Gateway:Models:{model.Id}:Fallbacks: '{fallback}' is not in Gateway:Models.");
                 }
                 else if (fallback == model.Id)
                 {
-                    errors.Add($"Gateway:Models:{i}:Fallbacks: '{model.Id}' cannot fall back to itself.");
+                    errors.Add($"Gateway:Models:{model.Id}:Fallbacks: '{model.Id}' cannot fall back to itself.");
                 }
             }
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+    private static partial System.Text.RegularExpressions.Regex ModelId();
 
     private static void Collect(object instance, string path, List<string> errors)
     {

@@ -7,11 +7,15 @@ namespace Ai.Gateway.Policy;
 /// <summary>The configured models, their fallback chains and their shared rate-limit rules.</summary>
 public sealed class ModelCatalog(IOptions<ModelCatalogOptions> catalog, IOptions<GatewayPolicyOptions> policy)
 {
-    public IReadOnlyList<ModelDefinition> Models => catalog.Value.Models;
+    private readonly IReadOnlyList<ModelDefinition> _models = catalog.Value.All;
+    private readonly Dictionary<string, ModelDefinition> _byId = catalog.Value.All.ToDictionary(m => m.Id, StringComparer.Ordinal);
+
+    /// <summary>The models in id order.</summary>
+    public IReadOnlyList<ModelDefinition> Models => _models;
 
     public string DefaultModel => catalog.Value.DefaultModel;
 
-    public ModelDefinition? Find(string id) => catalog.Value.Models.FirstOrDefault(m => m.Id == id);
+    public ModelDefinition? Find(string id) => _byId.GetValueOrDefault(id);
 
     /// <summary>The model, then its fallbacks in order (each once).</summary>
     public IReadOnlyList<ModelDefinition> Chain(string primary)

@@ -24,15 +24,15 @@ public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, Time
     public string CircuitState(string model) => _models.TryGetValue(model, out var entry)
         ? entry.State.CircuitState switch
         {
-            CircuitState.Open => "open",
-            CircuitState.HalfOpen => "half-open",
-            CircuitState.Isolated => "isolated",
+            Polly.CircuitBreaker.CircuitState.Open => "open",
+            Polly.CircuitBreaker.CircuitState.HalfOpen => "half-open",
+            Polly.CircuitBreaker.CircuitState.Isolated => "isolated",
             _ => "closed",
         }
         : "closed";
 
     public bool IsOpen(string model) =>
-        _models.TryGetValue(model, out var entry) && entry.State.CircuitState is CircuitState.Open or CircuitState.Isolated;
+        _models.TryGetValue(model, out var entry) && entry.State.CircuitState is Polly.CircuitBreaker.CircuitState.Open or Polly.CircuitBreaker.CircuitState.Isolated;
 
     /// <summary>Whether a failure is worth another try of the same model.</summary>
     public static bool IsTransient(Exception exception, TimeSpan maxRetryDelay) => exception switch
@@ -42,7 +42,7 @@ public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, Time
         _ => false,
     };
 
-    private (ResiliencePipeline, CircuitBreakerStateProvider) Get(string model) => _models.GetOrAdd(model, _ =>
+    private (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State) Get(string model) => _models.GetOrAdd(model, _ =>
     {
         var policy = options.Value;
         var state = new CircuitBreakerStateProvider();

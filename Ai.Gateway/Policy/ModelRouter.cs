@@ -11,7 +11,7 @@ public sealed record RouteHints(string? TaskType = null, string? Complexity = nu
 /// complex work → the pro tier, cost-sensitive → flash, speed-critical → fast, a known task type →
 /// its tier, else the default model.
 /// </summary>
-public sealed class ModelRouter(IOptions<ModelCatalogOptions> catalog, IOptions<RoutingOptions> routing)
+public sealed class ModelRouter(ModelCatalog catalog, IOptions<RoutingOptions> routing)
 {
     private static readonly string[] High = ["high", "complex", "hard", "critical"];
     private static readonly string[] Low = ["low", "sensitive", "cheap", "minimal"];
@@ -49,13 +49,13 @@ public sealed class ModelRouter(IOptions<ModelCatalogOptions> catalog, IOptions<
             }
         }
 
-        return new Decision(catalog.Value.DefaultModel, "default model");
+        return new Decision(catalog.DefaultModel, "default model");
     }
 
     private string? ModelFor(ModelTier tier) =>
         routing.Value.Tiers.TryGetValue(tier, out var configured)
             ? configured
-            : catalog.Value.Models.FirstOrDefault(m => m.Tier == tier)?.Id;
+            : catalog.Models.FirstOrDefault(m => m.Tier == tier)?.Id;
 
     private static bool Is(string? value, string[] words) =>
         value is not null && words.Contains(value.Trim(), StringComparer.OrdinalIgnoreCase);

@@ -15,7 +15,7 @@ internal sealed partial class ModelProviderStartupLog(
     {
         LogLiveProviders(logger, string.Join(", ", registry.LiveProviders));
 
-        var offline = catalog.Value.Models
+        var offline = catalog.Value.All
             .Where(m => m.Provider != ProviderNames.Offline && registry.ServingProvider(m) == ProviderNames.Offline)
             .Select(m => $"{m.Id} ({m.Provider})")
             .ToList();

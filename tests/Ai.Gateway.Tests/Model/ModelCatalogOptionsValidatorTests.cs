@@ -9,8 +9,16 @@ public sealed class ModelCatalogOptionsValidatorTests
         Id = id, Provider = "gemini", Qps = 1, Burst = 1, Fallbacks = [.. fallbacks],
     };
 
-    private static ModelCatalogOptions Catalog(string defaultModel, params ModelDefinition[] models) =>
-        new() { DefaultModel = defaultModel, Models = [.. models] };
+    private static ModelCatalogOptions Catalog(string defaultModel, params ModelDefinition[] models)
+    {
+        var catalog = new ModelCatalogOptions { DefaultModel = defaultModel };
+        foreach (var model in models)
+        {
+            catalog.Models[model.Id] = model;
+        }
+
+        return catalog;
+    }
 
     [Fact]
     public void A_consistent_catalog_is_valid()
@@ -30,28 +38,26 @@ public sealed class ModelCatalogOptionsValidatorTests
     }
 
     [Fact]
-    public void Duplicate_ids_unknown_fallbacks_and_self_fallbacks_are_each_reported()
+    public void Unknown_fallbacks_self_fallbacks_and_bad_ids_are_each_reported()
     {
-        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", Model("a", "missing"), Model("a"), Model("c", "c")));
+        var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", Model("a", "missing"), Model("b c"), Model("c", "c")));
 
         Assert.True(result.Failed);
-        Assert.Contains("'a' is used more than once", result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("'missing' is not in Gateway:Models", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:b c: a model id", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:a:Fallbacks: 'missing' is not in Gateway:Models", result.FailureMessage, StringComparison.Ordinal);
         Assert.Contains("'c' cannot fall back to itself", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Field_rules_are_reported_with_their_path()
     {
-        var bad = Model("a");
-        bad.Provider = "acme";
-        bad.Qps = 0;
+        var bad = Model("a") with { Provider = "acme", Qps = 0 };
 
         var result = new ModelCatalogOptionsValidator().Validate(null, Catalog("a", bad));
 
         Assert.True(result.Failed);
-        Assert.Contains("Gateway:Models:0:Provider", result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains("Gateway:Models:0:Qps", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:a:Provider", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:a:Qps", result.FailureMessage, StringComparison.Ordinal);
     }
 
     [Fact]

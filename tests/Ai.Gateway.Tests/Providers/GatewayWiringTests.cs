@@ -35,7 +35,7 @@ public sealed class GatewayWiringTests : IAsyncLifetime
 
         Assert.NotEmpty(catalog.Models);
         Assert.Equal(["offline"], registry.LiveProviders);
-        foreach (var model in catalog.Models)
+        foreach (var model in catalog.All)
         {
             var response = await registry.GetChatClient(model).GetResponseAsync("Hello", cancellationToken: TestContext.Current.CancellationToken);
             Assert.Equal("offline", response.ModelId);

@@ -125,10 +125,8 @@ public sealed class ProviderRegistrationTests
         using var host = BuildHost(new()
         {
             ["Gateway:DefaultModel"] = "gemini-test",
-            ["Gateway:Models:0:Id"] = "gemini-test",
-            ["Gateway:Models:0:Provider"] = "gemini",
-            ["Gateway:Models:1:Id"] = "local",
-            ["Gateway:Models:1:Provider"] = "offline",
+            ["Gateway:Models:gemini-test:Provider"] = "gemini",
+            ["Gateway:Models:local:Provider"] = "offline",
         });
 
         await host.StartAsync(Ct);
