@@ -52,9 +52,9 @@ public sealed partial class GatewayChatClient(
             try
             {
                 var response = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, ct, c => c.GetResponseAsync(history, ForModel(chatOptions, model), ct)),
+                    async ct => await CallAsync(model, context, cancellationToken, c => c.GetResponseAsync(history, ForModel(chatOptions, model), ct), ct),
                     cancellationToken);
-                await AnsweredAsync(chain, i, model, response.ModelId, response.Usage, context);
+                await AnsweredAsync(chain, i, model, response.Usage, context);
                 return response;
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
@@ -89,7 +89,7 @@ public sealed partial class GatewayChatClient(
             try
             {
                 stream = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, ct, async c =>
+                    async ct => await CallAsync(model, context, cancellationToken, async c =>
                     {
                         var enumerator = c.GetStreamingResponseAsync(history, ForModel(chatOptions, model), cancellationToken).GetAsyncEnumerator(cancellationToken);
                         try
@@ -102,7 +102,7 @@ public sealed partial class GatewayChatClient(
                             await enumerator.DisposeAsync();
                             throw;
                         }
-                    }),
+                    }, ct),
                     cancellationToken);
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
@@ -115,11 +115,9 @@ public sealed partial class GatewayChatClient(
             await using (stream)
             {
                 UsageDetails? streamUsage = null;
-                string? answeredBy = null;
                 do
                 {
                     var update = stream.Current;
-                    answeredBy ??= update.ModelId;
                     foreach (var content in update.Contents.OfType<UsageContent>())
                     {
                         (streamUsage ??= new UsageDetails()).Add(content.Details);
@@ -129,7 +127,7 @@ public sealed partial class GatewayChatClient(
                 }
                 while (await stream.MoveNextAsync());
 
-                await AnsweredAsync(chain, i, model, answeredBy, streamUsage, context);
+                await AnsweredAsync(chain, i, model, streamUsage, context);
             }
 
             yield break;
@@ -158,7 +156,7 @@ public sealed partial class GatewayChatClient(
     }
 
     /// <summary>One try: wait for a rate-limit token, call the provider, record the outcome.</summary>
-    private async Task<T> CallAsync<T>(ModelDefinition model, GatewayCallContext context, CancellationToken cancellationToken, Func<IChatClient, Task<T>> call)
+    private async Task<T> CallAsync<T>(ModelDefinition model, GatewayCallContext context, CancellationToken caller, Func<IChatClient, Task<T>> call, CancellationToken cancellationToken)
     {
         var provider = providers.ServingProvider(model);
         var decision = await buckets.AcquireAsync(ModelCatalog.BucketName(model), catalog.RuleFor(model), 1,
@@ -183,24 +181,27 @@ public sealed partial class GatewayChatClient(
             context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Succeeded, Elapsed(started)));
             return result;
         }
-        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (!caller.IsCancellationRequested)
         {
+            // A cancellation the caller did not ask for is the attempt timeout firing.
+            var timedOut = ex is OperationCanceledException or TimeoutRejectedException;
             var failure = ex as ModelProviderException;
             context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Failed, Elapsed(started),
-                ex is TimeoutRejectedException ? $"No answer within {options.Value.AttemptTimeout.TotalSeconds} s." : ex.Message,
-                failure?.Kind.ToString() ?? (ex is TimeoutRejectedException ? nameof(ModelFailureKind.Timeout) : null),
+                timedOut ? $"No answer within {options.Value.AttemptTimeout.TotalSeconds} s." : ex.Message,
+                failure?.Kind.ToString() ?? (timedOut ? nameof(ModelFailureKind.Timeout) : null),
                 failure?.StatusCode is { } status ? (int)status : null));
             LogAttemptFailed(_logger, model.Id, failure?.Kind.ToString() ?? ex.GetType().Name);
             throw;
         }
     }
 
-    private async Task AnsweredAsync(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, string? answeredBy, UsageDetails? details, GatewayCallContext context)
+    private async Task AnsweredAsync(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, UsageDetails? details, GatewayCallContext context)
     {
         var offline = providers.ServingProvider(model) == ProviderNames.Offline;
         var tokens = TokenUsage.From(details);
         var cost = offline ? 0m : ModelCatalog.Cost(model, tokens);
-        var name = offline ? OfflineName : answeredBy ?? model.Id;
+        // Report the catalog id (what callers route by), or "offline" when no provider was called.
+        var name = offline ? OfflineName : model.Id;
         context.Answered(name, isFallback: index > 0, tokens, cost);
         await usage.RecordAnswerAsync(name, tokens, cost);
         if (index > 0)
