@@ -18,7 +18,12 @@ namespace Communication.Bus;
 /// </summary>
 public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
 {
+    /// <summary>A publisher pokes a topic's notify channel at most once per this window (consumers poll fast for longer after a poke).</summary>
+    internal static readonly TimeSpan NotifyCoalescingWindow = TimeSpan.FromMilliseconds(50);
+
     private static int s_instances;
+
+    private readonly ConcurrentDictionary<string, long> _lastNotify = new(StringComparer.Ordinal);
 
     private readonly ConcurrentDictionary<RedisSubscription, byte> _subscriptions = new();
     private readonly ConcurrentDictionary<string, TaskCompletionSource<BusMessage>> _pendingReplies = new(StringComparer.Ordinal);
@@ -132,8 +137,14 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
                 context,
                 (Database, Key: (RedisKey)key, Fields: fields, MaxLength: (int?)Math.Min(Settings.StreamMaxLength, int.MaxValue))).ConfigureAwait(false);
 
-            // Wake idle consumers (a hint: they also poll).
-            _ = Database.PublishAsync(RedisChannel.Literal(BusProtocol.NotifyChannel(message.Topic)), RedisValue.EmptyString, CommandFlags.FireAndForget);
+            // Wake idle consumers (a hint: they also poll), at most once per window and topic.
+            var now2 = Stopwatch.GetTimestamp();
+            if (!_lastNotify.TryGetValue(message.Topic, out var last) || Stopwatch.GetElapsedTime(last, now2) > NotifyCoalescingWindow)
+            {
+                _lastNotify[message.Topic] = now2;
+                _ = Database.PublishAsync(RedisChannel.Literal(BusProtocol.NotifyChannel(message.Topic)), RedisValue.EmptyString, CommandFlags.FireAndForget);
+            }
+
             Metrics.Published.Add(1, new KeyValuePair<string, object?>(BusTags.Destination, message.Topic), new KeyValuePair<string, object?>(BusTags.MessageType, message.Type.ToWireName()));
             activity?.SetTag(BusTags.EntryId, entryId.ToString());
             return new PublishReceipt(id, entryId.ToString(), message.Topic, DateTimeOffset.FromUnixTimeMilliseconds(ts));
@@ -289,7 +300,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         return result.Length == 0 ? "bus" : result;
     }
 
-    private NameValueEntry[] Prepare(OutgoingMessage message, string id, long ts, DateTimeOffset now, Activity? trace)
+    internal NameValueEntry[] Prepare(OutgoingMessage message, string id, long ts, DateTimeOffset now, Activity? trace)
     {
         var errors = new List<EnvelopeError>();
         EnvelopeCodec.ValidateOutgoing(message, id, ServiceName, Limits, errors);

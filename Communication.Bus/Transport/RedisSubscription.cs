@@ -18,6 +18,12 @@ internal sealed class RedisSubscription : IBusSubscription
     private static readonly ResiliencePropertyKey<BusMessage> MessageKey = new("bus.message");
     private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
 
+    /// <summary>After a wake-up poke or a non-empty read, poll this often for <see cref="FastPollWindow"/>.</summary>
+    private static readonly TimeSpan FastPollDelay = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Longer than the publishers' poke coalescing window (<see cref="RedisMessageBus.NotifyCoalescingWindow"/>).</summary>
+    private static readonly TimeSpan FastPollWindow = TimeSpan.FromMilliseconds(150);
+
     private readonly RedisMessageBus _bus;
     private readonly IDatabase _db;
     private readonly ILogger _logger;
@@ -43,7 +49,12 @@ internal sealed class RedisSubscription : IBusSubscription
     private Task _heartbeat = Task.CompletedTask;
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
+    private long _fastPollUntil;
     private int _active;
+    private readonly Lock _ackLock = new();
+    private List<RedisValue> _pendingAcks = [];
+    private TaskCompletionSource? _ackBatch;
+    private bool _acking;
     private volatile bool _stopping;
     private volatile bool _faulted;
     private int _disposed;
@@ -215,6 +226,7 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private void Wake()
     {
+        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
         if (_wake.CurrentCount == 0)
         {
             try
@@ -260,43 +272,53 @@ internal sealed class RedisSubscription : IBusSubscription
                         taken++;
                     }
 
-                    var dispatched = 0;
+                    var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
                     if (lastClaim == 0 || Stopwatch.GetElapsedTime(lastClaim) >= claimInterval)
                     {
                         lastClaim = Stopwatch.GetTimestamp();
                         var claimed = await ReclaimAsync(claimCursor, taken).ConfigureAwait(false);
                         claimCursor = claimed.Cursor;
-                        foreach (var (entry, deliveries) in claimed.Entries)
-                        {
-                            taken--;
-                            dispatched++;
-                            Dispatch(entry, deliveries);
-                        }
+                        batch.AddRange(claimed.Entries);
                     }
 
-                    if (taken > 0)
+                    if (batch.Count < taken)
                     {
-                        var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken).ConfigureAwait(false);
+                        var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken - batch.Count).ConfigureAwait(false);
                         foreach (var entry in entries)
                         {
-                            taken--;
-                            dispatched++;
-                            Dispatch(entry, 1);
+                            batch.Add((entry, 1));
                         }
                     }
 
+                    // Every entry of the batch now owns one slot (released when its processing completes).
+                    taken -= batch.Count;
                     if (taken > 0)
                     {
                         _slots.Release(taken);
                         taken = 0;
                     }
 
+                    if (batch.Count > 0)
+                    {
+                        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+                        Track(batch);
+
+                        // The checks without I/O run here; the admission script and the handlers then run beside
+                        // the loop, which goes on reading while slots are free.
+                        _ = ProcessBatchAsync(batch);
+                    }
+
                     LastError = null;
                     errorDelay = TimeSpan.FromMilliseconds(100);
-                    if (dispatched == 0)
+                    if (batch.Count == 0)
                     {
                         var untilClaim = claimInterval - Stopwatch.GetElapsedTime(lastClaim);
                         var wait = untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval;
+                        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _fastPollUntil) && FastPollDelay < wait)
+                        {
+                            wait = FastPollDelay;
+                        }
+
                         await _wake.WaitAsync(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
                     }
                 }
@@ -363,65 +385,126 @@ internal sealed class RedisSubscription : IBusSubscription
         return (result.NextStartId, entries);
     }
 
-    private void Dispatch(StreamEntry entry, int deliveryCount)
+    /// <summary>
+    /// Admits a batch: per entry the checks that need no Redis (max deliveries, validation, signature, tolerance),
+    /// then one script call for replay protection and the exactly-once check of all of them, then dispatches the
+    /// handlers. Every entry owns one slot, released by <see cref="Complete"/>.
+    /// </summary>
+    private void Track(List<(StreamEntry Entry, int Deliveries)> batch)
     {
-        _inFlight[entry.Id] = 0;
-        Interlocked.Increment(ref _active);
-        _ = ProcessAsync(entry, deliveryCount);
+        foreach (var (entry, _) in batch)
+        {
+            _inFlight[entry.Id] = 0;
+            Interlocked.Increment(ref _active);
+        }
     }
 
-    private async Task ProcessAsync(StreamEntry entry, int deliveryCount)
+    private async Task ProcessBatchAsync(List<(StreamEntry Entry, int Deliveries)> batch)
     {
         try
         {
-            if (deliveryCount > _options.MaxDeliveries)
+            await AdmitAsync(batch).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LastErrorIfRedis(ex);
+            Log.LoopError(_logger, ex, Topic, Group, TimeSpan.Zero);
+        }
+    }
+
+    private async Task AdmitAsync(List<(StreamEntry Entry, int Deliveries)> batch)
+    {
+        List<Candidate>? candidates = null;
+        foreach (var (entry, deliveries) in batch)
+        {
+            if (deliveries > _options.MaxDeliveries)
             {
-                await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
-                    $"delivered {deliveryCount} times without being acknowledged (MaxDeliveries {_options.MaxDeliveries})", deliveryCount, rejected: false).ConfigureAwait(false);
-                return;
+                _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
+                    $"delivered {deliveries} times without being acknowledged (MaxDeliveries {_options.MaxDeliveries})", deliveries, rejected: false));
+            }
+            else if (IsForAnotherGroup(entry))
+            {
+                _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+            }
+            else if (Inspect(entry, out var reason, out var detail, out var keyId, out var fresh) is { } envelope)
+            {
+                (candidates ??= new(batch.Count)).Add(new Candidate(entry, deliveries, envelope, keyId!, fresh));
+            }
+            else
+            {
+                _ = RunAsync(entry, DeadLetterAsync(entry, reason, detail, deliveries, rejected: true));
+            }
+        }
+
+        if (candidates is null)
+        {
+            return;
+        }
+
+        RedisResult[] codes;
+        try
+        {
+            var keys = new RedisKey[candidates.Count * 2];
+            var args = new RedisValue[1 + (candidates.Count * 3)];
+            args[0] = (long)_bus.Settings.ReplayProtectionTtl.TotalMilliseconds;
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var c = candidates[i];
+                var id = c.Envelope.NormalizedId;
+                var exactlyOnce = c.Envelope.Qos == QualityOfService.ExactlyOnce;
+                keys[2 * i] = BusProtocol.SeenKey(Topic, Group, id);
+                keys[(2 * i) + 1] = exactlyOnce ? BusProtocol.DoneKey(Topic, Group, id) : keys[2 * i];
+                args[1 + (3 * i)] = c.Entry.Id;
+                args[2 + (3 * i)] = c.Fresh ? "1" : "0";
+                args[3 + (3 * i)] = exactlyOnce ? "1" : "0";
             }
 
-            if (IsForAnotherGroup(entry))
+            codes = (RedisResult[])(await _db.ScriptEvaluateAsync(Scripts.Admit, keys, args).ConfigureAwait(false))!;
+        }
+        catch
+        {
+            // Left pending: redelivered after the idle time.
+            foreach (var c in candidates)
             {
-                await _db.StreamAcknowledgeAsync(_stream, Group, entry.Id).ConfigureAwait(false);
-                return;
+                Complete(c.Entry);
             }
 
-            var envelope = Inspect(entry, out var reason, out var detail, out var keyId, out var fresh);
-            if (envelope is null)
-            {
-                await DeadLetterAsync(entry, reason, detail, deliveryCount, rejected: true).ConfigureAwait(false);
-                return;
-            }
+            throw;
+        }
 
-            var id = envelope.NormalizedId;
-            var exactlyOnce = envelope.Qos == QualityOfService.ExactlyOnce;
-            RedisKey seenKey = BusProtocol.SeenKey(Topic, Group, id);
-            RedisKey doneKey = exactlyOnce ? BusProtocol.DoneKey(Topic, Group, id) : seenKey;
-            var admitted = (int)await _db.ScriptEvaluateAsync(
-                Scripts.Admit,
-                [seenKey, doneKey],
-                [entry.Id, (long)_bus.Settings.ReplayProtectionTtl.TotalMilliseconds, fresh ? "1" : "0", exactlyOnce ? "1" : "0"]).ConfigureAwait(false);
-            switch (admitted)
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var (entry, deliveries, envelope, keyId, _) = candidates[i];
+            switch ((int)codes[i])
             {
                 case 0:
-                    await DeadLetterAsync(entry, RejectionReasons.Replayed, $"message {envelope.Id} was already accepted by group '{Group}' from another stream entry", deliveryCount, rejected: true).ConfigureAwait(false);
-                    return;
+                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.Replayed,
+                        $"message {envelope.Id} was already accepted by group '{Group}' from another stream entry", deliveries, rejected: true));
+                    break;
                 case -1:
-                    await DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope), deliveryCount, rejected: true).ConfigureAwait(false);
-                    return;
+                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope), deliveries, rejected: true));
+                    break;
                 case 2:
                     Log.AlreadyHandled(_logger, Topic, Group, envelope.Id);
-                    await _db.StreamAcknowledgeAsync(_stream, Group, entry.Id).ConfigureAwait(false);
                     _bus.Metrics.Acked.Add(1, _tags);
-                    return;
+                    _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+                    break;
+                default:
+                    var message = new BusMessage(
+                        envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
+                        envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
+                        envelope.Meta, keyId, deliveries, entry.Id.ToString());
+                    _ = RunAsync(entry, HandleAsync(entry, message), workReleasesSlot: true);
+                    break;
             }
+        }
+    }
 
-            var message = new BusMessage(
-                envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
-                envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
-                envelope.Meta, keyId!, deliveryCount, entry.Id.ToString());
-            await HandleAsync(entry, message, exactlyOnce ? doneKey : default).ConfigureAwait(false);
+    private async Task RunAsync(StreamEntry entry, Task work, bool workReleasesSlot = false)
+    {
+        try
+        {
+            await work.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -430,21 +513,109 @@ internal sealed class RedisSubscription : IBusSubscription
         }
         finally
         {
-            _inFlight.TryRemove(entry.Id, out _);
+            Complete(entry, releaseSlot: !workReleasesSlot);
+        }
+    }
+
+    private void Complete(StreamEntry entry, bool releaseSlot = true)
+    {
+        _inFlight.TryRemove(entry.Id, out _);
+        if (releaseSlot)
+        {
             _slots.Release();
-            if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+        }
+
+        if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Acknowledges an entry. One <c>XACK</c> is in flight at a time; acknowledgements that arrive meanwhile are sent
+    /// together in the next one (one command with many ids under load, no added latency when idle).
+    /// Completes when the entry is acknowledged.
+    /// </summary>
+    private Task AcknowledgeAsync(RedisValue entryId)
+    {
+        Task task;
+        lock (_ackLock)
+        {
+            _pendingAcks.Add(entryId);
+            task = (_ackBatch ??= new TaskCompletionSource()).Task;
+            if (_acking)
             {
-                _drained.TrySetResult();
+                return task;
+            }
+
+            _acking = true;
+        }
+
+        _ = FlushAcknowledgementsAsync();
+        return task;
+    }
+
+    private async Task FlushAcknowledgementsAsync()
+    {
+        while (true)
+        {
+            List<RedisValue> ids;
+            TaskCompletionSource batch;
+            lock (_ackLock)
+            {
+                if (_pendingAcks.Count == 0)
+                {
+                    _acking = false;
+                    return;
+                }
+
+                ids = _pendingAcks;
+                batch = _ackBatch!;
+                _pendingAcks = [];
+                _ackBatch = null;
+            }
+
+            try
+            {
+                await _db.StreamAcknowledgeAsync(_stream, Group, [.. ids]).ConfigureAwait(false);
+                batch.SetResult();
+            }
+            catch (Exception ex)
+            {
+                batch.SetException(ex);
             }
         }
     }
 
-    private async Task HandleAsync(StreamEntry entry, BusMessage message, RedisKey doneKey)
+    private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
+
+    /// <summary>Runs the handler; releases the entry's slot when the handler is done (the acknowledgement follows).</summary>
+    private async Task HandleAsync(StreamEntry entry, BusMessage message)
+    {
+        var slotHeld = true;
+        try
+        {
+            await HandleCoreAsync(entry, message, () =>
+            {
+                slotHeld = false;
+                _slots.Release();
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (slotHeld)
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    private async Task HandleCoreAsync(StreamEntry entry, BusMessage message, Action handlerDone)
     {
         _bus.Metrics.Delivered.Add(1, _tags);
         if (message.Qos == QualityOfService.AtMostOnce)
         {
-            await _db.StreamAcknowledgeAsync(_stream, Group, entry.Id).ConfigureAwait(false);
+            await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
             _bus.Metrics.Acked.Add(1, _tags);
         }
 
@@ -466,6 +637,7 @@ internal sealed class RedisSubscription : IBusSubscription
         }
         finally
         {
+            handlerDone();
             ResilienceContextPool.Shared.Return(context);
             _bus.Metrics.HandlerDuration.Record(
                 Stopwatch.GetElapsedTime(started).TotalSeconds,
@@ -476,13 +648,13 @@ internal sealed class RedisSubscription : IBusSubscription
         {
             if (message.Qos == QualityOfService.ExactlyOnce)
             {
-                var done = _db.StringSetAsync(doneKey, entry.Id, _bus.Settings.ExactlyOnceTtl);
-                var ack = _db.StreamAcknowledgeAsync(_stream, Group, entry.Id);
-                await Task.WhenAll(done, ack).ConfigureAwait(false);
+                // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
+                await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
+                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
             }
             else if (message.Qos == QualityOfService.AtLeastOnce)
             {
-                await _db.StreamAcknowledgeAsync(_stream, Group, entry.Id).ConfigureAwait(false);
+                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
             }
 
             if (message.Qos != QualityOfService.AtMostOnce)

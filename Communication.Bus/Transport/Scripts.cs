@@ -4,23 +4,32 @@ namespace Communication.Bus;
 internal static class Scripts
 {
     /// <summary>
-    /// Replay protection and the exactly-once check, in one round trip.
-    /// KEYS[1] seen key, KEYS[2] done key. ARGV[1] stream entry id, ARGV[2] seen TTL (ms), ARGV[3] '1' when the
-    /// timestamp is within the tolerance, ARGV[4] '1' for exactly-once.
-    /// Returns 1 handle, 0 replayed (the id was accepted from another entry), -1 stale (never accepted and outside the
-    /// tolerance), 2 already handled (exactly-once).
+    /// Replay protection and the exactly-once check for a batch of entries, in one round trip.
+    /// KEYS: seen key 1, done key 1, seen key 2, done key 2, ... ARGV[1] seen TTL (ms); then per entry i:
+    /// ARGV[3i-1] stream entry id, ARGV[3i] '1' when the timestamp is within the tolerance, ARGV[3i+1] '1' for exactly-once.
+    /// Returns one code per entry: 1 handle, 0 replayed (the id was accepted from another entry), -1 stale (never
+    /// accepted and outside the tolerance), 2 already handled (exactly-once).
     /// </summary>
     public const string Admit = """
-        local seen = redis.call('GET', KEYS[1])
-        if seen then
-          if seen ~= ARGV[1] then return 0 end
-          redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        else
-          if ARGV[3] ~= '1' then return -1 end
-          redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        local ttl = ARGV[1]
+        local out = {}
+        for i = 1, #KEYS / 2 do
+          local seenKey, doneKey = KEYS[2 * i - 1], KEYS[2 * i]
+          local entry, fresh, once = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
+          local r
+          local seen = redis.call('GET', seenKey)
+          if seen then
+            if seen ~= entry then r = 0 else redis.call('PEXPIRE', seenKey, ttl); r = 1 end
+          elseif fresh ~= '1' then
+            r = -1
+          else
+            redis.call('SET', seenKey, entry, 'PX', ttl)
+            r = 1
+          end
+          if r == 1 and once == '1' and redis.call('EXISTS', doneKey) == 1 then r = 2 end
+          out[i] = r
         end
-        if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
-        return 1
+        return out
         """;
 
     /// <summary>
