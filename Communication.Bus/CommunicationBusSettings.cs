@@ -1,7 +1,7 @@
 namespace Communication.Bus;
 
 /// <summary>
-/// Settings of the communication bus, bound from the <c>Bus</c> configuration section.
+/// Settings of the communication bus, bound from the <c>Bus</c> configuration section and validated at start-up.
 /// </summary>
 public sealed class CommunicationBusSettings
 {
@@ -19,4 +19,81 @@ public sealed class CommunicationBusSettings
 
     /// <summary>Disables the bus tracing (ActivitySource). Default <see langword="false"/>.</summary>
     public bool DisableTracing { get; set; }
+
+    /// <summary>
+    /// This service's name: the <c>from</c> of its messages and the default consumer group. Defaults to the host's
+    /// application name; must match <c>^[A-Za-z0-9._:-]{1,200}$</c>.
+    /// </summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>
+    /// This replica's consumer name. Defaults to <c>&lt;machine&gt;-&lt;process id&gt;</c>; set it to a stable name
+    /// (e.g. the pod name) so a restarted replica is recognised.
+    /// </summary>
+    public string? ConsumerName { get; set; }
+
+    /// <summary>The largest payload accepted, in bytes. Default 512 KiB.</summary>
+    public int MaxPayloadBytes { get; set; } = 512 * 1024;
+
+    /// <summary>The deepest nesting of arrays/objects accepted in a payload. Default 64.</summary>
+    public int MaxPayloadDepth { get; set; } = 64;
+
+    /// <summary>Approximate <c>MAXLEN</c> of each topic stream, applied on publish. Default 100 000.</summary>
+    public long StreamMaxLength { get; set; } = 100_000;
+
+    /// <summary>Approximate <c>MAXLEN</c> of each dead-letter stream. Default 100 000.</summary>
+    public long DeadLetterMaxLength { get; set; } = 100_000;
+
+    /// <summary>
+    /// How long the replay-protection key of a message id lives. At least twice the timestamp tolerance, so a copy
+    /// within the tolerance is always recognised. Default 15 minutes.
+    /// </summary>
+    public TimeSpan ReplayProtectionTtl { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>How long the exactly-once completion record of a message id lives. Default 24 hours.</summary>
+    public TimeSpan ExactlyOnceTtl { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Retries of a publish after a transient Redis error (Polly, exponential backoff). Default 3.</summary>
+    public int PublishRetries { get; set; } = 3;
+
+    /// <summary>Signing keys and the timestamp tolerance (<c>Bus:Signing</c>).</summary>
+    public BusSigningSettings Signing { get; set; } = new();
+
+    /// <summary>Default options of subscriptions (<c>Bus:Subscription</c>).</summary>
+    public SubscriptionOptions Subscription { get; set; } = new();
+}
+
+/// <summary>Signing settings (<c>Bus:Signing</c>).</summary>
+public sealed class BusSigningSettings
+{
+    /// <summary>The key ring (<c>Bus:Signing:Keys:N:Id|Secret|State|ExpiresAt</c>). At least one active key is required.</summary>
+    public IList<SigningKeySettings> Keys { get; } = [];
+
+    /// <summary>How far a message's timestamp may be from now (either way) on first delivery. Default 5 minutes.</summary>
+    public TimeSpan TimestampTolerance { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>One configured signing key (<c>Bus:Signing:Keys:N</c>).</summary>
+public sealed class SigningKeySettings
+{
+    /// <summary>The key id, <c>^[A-Za-z0-9._-]{1,64}$</c>; written in signatures.</summary>
+    public string? Id { get; set; }
+
+    /// <summary>The secret; its UTF-8 bytes are the HMAC key and must be at least 32 bytes.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary><c>active</c> (default: signs and verifies) or <c>verify-only</c> (deprecated: verifies, never signs).</summary>
+    public string? State { get; set; } = "active";
+
+    /// <summary>Optional expiry (ISO 8601); afterwards the key neither signs nor verifies.</summary>
+    public DateTimeOffset? ExpiresAt { get; set; }
+
+    /// <summary>Parses a configured state (case-insensitive); <see langword="null"/> when unknown.</summary>
+    /// <param name="state">The configured state; <c>active</c> when empty.</param>
+    public static SigningKeyState? ParseState(string? state) => state?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "active" => SigningKeyState.Active,
+        "verify-only" => SigningKeyState.VerifyOnly,
+        _ => null,
+    };
 }

@@ -1,0 +1,838 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using StackExchange.Redis;
+
+namespace Communication.Bus;
+
+/// <summary>
+/// One consumer loop: reads new entries with <c>XREADGROUP</c>, reclaims idle pending entries with <c>XAUTOCLAIM</c>,
+/// admits them (validation, signature, tolerance, replay), runs the handler through Polly (retry + circuit breaker),
+/// acknowledges or dead-letters them, and keeps its in-flight entries from being reclaimed (JUSTID heartbeats).
+/// </summary>
+internal sealed class RedisSubscription : IBusSubscription
+{
+    private static readonly ResiliencePropertyKey<BusMessage> MessageKey = new("bus.message");
+    private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>After a wake-up poke or a non-empty read, poll this often for <see cref="FastPollWindow"/>.</summary>
+    private static readonly TimeSpan FastPollDelay = TimeSpan.FromMilliseconds(2);
+
+    /// <summary>Longer than the publishers' poke coalescing window (<see cref="RedisMessageBus.NotifyCoalescingWindow"/>).</summary>
+    private static readonly TimeSpan FastPollWindow = TimeSpan.FromMilliseconds(150);
+
+    private readonly RedisMessageBus _bus;
+    private readonly IDatabase _db;
+    private readonly ILogger _logger;
+    private readonly Func<BusMessage, CancellationToken, Task> _handler;
+    private readonly SubscriptionOptions _options;
+    private readonly RedisKey _stream;
+    private readonly RedisKey _dlq;
+    private readonly RedisChannel _notifyChannel;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly CircuitBreakerStateProvider _breaker = new();
+    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly ConcurrentDictionary<RedisValue, byte> _inFlight = new();
+    private readonly CancellationTokenSource _stopReading = new();
+    private readonly CancellationTokenSource _stopHeartbeat = new();
+    private readonly CancellationTokenSource _abortHandlers = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly KeyValuePair<string, object?>[] _tags;
+    private readonly int _batchSize;
+    private readonly long _toleranceMs;
+    private readonly Action<RedisChannel, RedisValue> _onNotify;
+    private Task _loop = Task.CompletedTask;
+    private Task _heartbeat = Task.CompletedTask;
+    private long _lastLoopTick = Stopwatch.GetTimestamp();
+    private long _pausedUntil;
+    private long _fastPollUntil;
+    private int _active;
+    private readonly Lock _ackLock = new();
+    private List<RedisValue> _pendingAcks = [];
+    private TaskCompletionSource? _ackBatch;
+    private bool _acking;
+    private volatile bool _stopping;
+    private volatile bool _faulted;
+    private int _disposed;
+
+    public RedisSubscription(
+        RedisMessageBus bus, string topic, string group, string consumer, Func<BusMessage, CancellationToken, Task> handler, SubscriptionOptions options)
+    {
+        _bus = bus;
+        _db = bus.Database;
+        _logger = bus.LoggerFactory.CreateLogger<RedisSubscription>();
+        Topic = topic;
+        Group = group;
+        Consumer = consumer;
+        _handler = handler;
+        _options = options;
+        _stream = BusProtocol.StreamKey(topic);
+        _dlq = BusProtocol.DeadLetterStreamKey(topic);
+        _notifyChannel = RedisChannel.Literal(BusProtocol.NotifyChannel(topic));
+        _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        _batchSize = Math.Min(options.Concurrency, 100);
+        _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
+        _tags = [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
+        _onNotify = (_, _) => Wake();
+        _pipeline = BuildPipeline();
+    }
+
+    public string Topic { get; }
+
+    public string Group { get; }
+
+    public string Consumer { get; }
+
+    public Exception? LastError { get; private set; }
+
+    public bool IsCircuitOpen => _breaker.CircuitState is CircuitState.Open or CircuitState.Isolated;
+
+    public async Task StartAsync()
+    {
+        await EnsureGroupAsync().ConfigureAwait(false);
+        await _bus.Redis.GetSubscriber().SubscribeAsync(_notifyChannel, _onNotify).ConfigureAwait(false);
+        _loop = Task.Run(RunLoopAsync);
+        _heartbeat = Task.Run(RunHeartbeatAsync);
+        Log.Subscribed(_logger, Topic, Group, Consumer);
+    }
+
+    /// <summary>A reason the loop is unhealthy, or <see langword="null"/>.</summary>
+    public string? GetProblem()
+    {
+        if (_faulted)
+        {
+            return $"The consumer loop of '{Topic}' (group '{Group}') has stopped unexpectedly.";
+        }
+
+        if (LastError is { } error)
+        {
+            return $"The consumer loop of '{Topic}' (group '{Group}') is failing: {error.Message}";
+        }
+
+        var stall = TimeSpan.FromTicks(Math.Max(_options.PollInterval.Ticks * 5, TimeSpan.FromSeconds(30).Ticks));
+        var since = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastLoopTick));
+        return since > stall ? $"The consumer loop of '{Topic}' (group '{Group}') has not run for {since}." : null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _stopping = true;
+        await _stopReading.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        try
+        {
+            await _bus.Redis.GetSubscriber().UnsubscribeAsync(_notifyChannel, _onNotify).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+        {
+            // The connection is gone; nothing to unsubscribe from.
+        }
+
+        var remaining = 0;
+        if (Volatile.Read(ref _active) > 0)
+        {
+            try
+            {
+                await _drained.Task.WaitAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                remaining = Volatile.Read(ref _active);
+                await _abortHandlers.CancelAsync().ConfigureAwait(false);
+                try
+                {
+                    await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    // Handlers that ignore cancellation stay pending and will be reclaimed by another consumer.
+                }
+            }
+        }
+
+        await _stopHeartbeat.CancelAsync().ConfigureAwait(false);
+        await _heartbeat.ConfigureAwait(false);
+        _bus.Remove(this);
+        Log.Unsubscribed(_logger, Topic, Group, remaining);
+    }
+
+    private ResiliencePipeline BuildPipeline()
+    {
+        var shouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || !_abortHandlers.IsCancellationRequested);
+        var builder = new ResiliencePipelineBuilder();
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
+        {
+            FailureRatio = _options.CircuitBreakerFailureRatio,
+            MinimumThroughput = _options.CircuitBreakerMinimumThroughput,
+            SamplingDuration = _options.CircuitBreakerSamplingDuration,
+            BreakDuration = _options.CircuitBreakerBreakDuration,
+            StateProvider = _breaker,
+            ShouldHandle = shouldHandle,
+            OnOpened = args =>
+            {
+                Volatile.Write(ref _pausedUntil, Stopwatch.GetTimestamp() + (long)(args.BreakDuration.TotalSeconds * Stopwatch.Frequency));
+                Log.CircuitOpened(_logger, Topic, Group, args.BreakDuration);
+                return default;
+            },
+            OnClosed = _ =>
+            {
+                Log.CircuitClosed(_logger, Topic, Group);
+                return default;
+            },
+        });
+        if (_options.HandlerRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = _options.HandlerRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = _options.RetryBaseDelay,
+                MaxDelay = _options.RetryMaxDelay,
+                ShouldHandle = shouldHandle,
+                OnRetry = args =>
+                {
+                    _bus.Metrics.Retried.Add(1, _tags);
+                    var id = args.Context.Properties.TryGetValue(MessageKey, out var message) ? message.Id : "";
+                    Log.HandlerRetry(_logger, args.Outcome.Exception, Topic, id, args.AttemptNumber + 1);
+                    return default;
+                },
+            });
+        }
+
+        return builder.Build();
+    }
+
+    private async Task EnsureGroupAsync()
+    {
+        try
+        {
+            await _db.StreamCreateConsumerGroupAsync(_stream, Group, _options.ReadFromBeginning ? "0" : "$", createStream: true).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.Contains("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // The group exists: creation is idempotent.
+        }
+    }
+
+    private void Wake()
+    {
+        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+        if (_wake.CurrentCount == 0)
+        {
+            try
+            {
+                _wake.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
+    private async Task RunLoopAsync()
+    {
+        var stop = _stopReading.Token;
+        var claimInterval = TimeSpan.FromTicks(Math.Max(_options.ClaimIdleTime.Ticks / 2, TimeSpan.FromMilliseconds(20).Ticks));
+        var lastClaim = 0L; // claim at once on start: recovers entries left by crashed consumers
+        RedisValue claimCursor = "0-0";
+        var errorDelay = TimeSpan.FromMilliseconds(100);
+        try
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var taken = 0;
+                try
+                {
+                    Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
+                    var pause = Volatile.Read(ref _pausedUntil) - Stopwatch.GetTimestamp();
+                    if (pause > 0)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Min((double)pause / Stopwatch.Frequency, _options.PollInterval.TotalSeconds)), stop).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    while (!await _slots.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false))
+                    {
+                        Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
+                    }
+
+                    taken = 1;
+                    while (taken < _batchSize && _slots.Wait(0))
+                    {
+                        taken++;
+                    }
+
+                    var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
+                    if (lastClaim == 0 || Stopwatch.GetElapsedTime(lastClaim) >= claimInterval)
+                    {
+                        lastClaim = Stopwatch.GetTimestamp();
+                        var claimed = await ReclaimAsync(claimCursor, taken).ConfigureAwait(false);
+                        claimCursor = claimed.Cursor;
+                        batch.AddRange(claimed.Entries);
+                    }
+
+                    if (batch.Count < taken)
+                    {
+                        var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken - batch.Count).ConfigureAwait(false);
+                        foreach (var entry in entries)
+                        {
+                            batch.Add((entry, 1));
+                        }
+                    }
+
+                    // Every entry of the batch now owns one slot (released when its processing completes).
+                    taken -= batch.Count;
+                    if (taken > 0)
+                    {
+                        _slots.Release(taken);
+                        taken = 0;
+                    }
+
+                    if (batch.Count > 0)
+                    {
+                        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+                        Track(batch);
+
+                        // The checks without I/O run here; the admission script and the handlers then run beside
+                        // the loop, which goes on reading while slots are free.
+                        _ = ProcessBatchAsync(batch);
+                    }
+
+                    LastError = null;
+                    errorDelay = TimeSpan.FromMilliseconds(100);
+                    if (batch.Count == 0)
+                    {
+                        var untilClaim = claimInterval - Stopwatch.GetElapsedTime(lastClaim);
+                        var wait = untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval;
+                        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _fastPollUntil) && FastPollDelay < wait)
+                        {
+                            wait = FastPollDelay;
+                        }
+
+                        await _wake.WaitAsync(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
+                    }
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+                {
+                    // The stream or group was deleted under us: recreate it and go on.
+                    LastError = ex;
+                    await EnsureGroupAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    LastError = ex;
+                    Log.LoopError(_logger, ex, Topic, Group, errorDelay);
+                    try
+                    {
+                        await Task.Delay(errorDelay, stop).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        break;
+                    }
+
+                    errorDelay = errorDelay * 2 < MaxErrorDelay ? errorDelay * 2 : MaxErrorDelay;
+                }
+                finally
+                {
+                    if (taken > 0)
+                    {
+                        _slots.Release(taken);
+                    }
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            _faulted = true;
+            LastError = ex;
+            Log.LoopError(_logger, ex, Topic, Group, TimeSpan.Zero);
+        }
+    }
+
+    private async Task<(RedisValue Cursor, List<(StreamEntry Entry, int Deliveries)> Entries)> ReclaimAsync(RedisValue cursor, int count)
+    {
+        var result = await _db.StreamAutoClaimAsync(_stream, Group, Consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, cursor, count).ConfigureAwait(false);
+        var entries = new List<(StreamEntry, int)>();
+        var candidates = result.ClaimedEntries.Where(e => !e.IsNull && !_inFlight.ContainsKey(e.Id)).ToArray();
+        if (candidates.Length > 0)
+        {
+            // XAUTOCLAIM does not return delivery counts; read them from the PEL (one pipelined XPENDING per entry).
+            var infos = await Task.WhenAll(candidates.Select(e => _db.StreamPendingMessagesAsync(_stream, Group, 1, Consumer, e.Id, e.Id))).ConfigureAwait(false);
+            for (var i = 0; i < candidates.Length; i++)
+            {
+                if (infos[i].Length == 1)
+                {
+                    entries.Add((candidates[i], infos[i][0].DeliveryCount));
+                }
+            }
+        }
+
+        return (result.NextStartId, entries);
+    }
+
+    /// <summary>
+    /// Admits a batch: per entry the checks that need no Redis (max deliveries, validation, signature, tolerance),
+    /// then one script call for replay protection and the exactly-once check of all of them, then dispatches the
+    /// handlers. Every entry owns one slot, released by <see cref="Complete"/>.
+    /// </summary>
+    private void Track(List<(StreamEntry Entry, int Deliveries)> batch)
+    {
+        foreach (var (entry, _) in batch)
+        {
+            _inFlight[entry.Id] = 0;
+            Interlocked.Increment(ref _active);
+        }
+    }
+
+    private async Task ProcessBatchAsync(List<(StreamEntry Entry, int Deliveries)> batch)
+    {
+        try
+        {
+            await AdmitAsync(batch).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LastErrorIfRedis(ex);
+            Log.LoopError(_logger, ex, Topic, Group, TimeSpan.Zero);
+        }
+    }
+
+    private async Task AdmitAsync(List<(StreamEntry Entry, int Deliveries)> batch)
+    {
+        List<Candidate>? candidates = null;
+        foreach (var (entry, deliveries) in batch)
+        {
+            if (deliveries > _options.MaxDeliveries)
+            {
+                _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
+                    $"delivered {deliveries} times without being acknowledged (MaxDeliveries {_options.MaxDeliveries})", deliveries, rejected: false));
+            }
+            else if (IsForAnotherGroup(entry))
+            {
+                _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+            }
+            else if (Inspect(entry, out var reason, out var detail, out var keyId, out var fresh) is { } envelope)
+            {
+                (candidates ??= new(batch.Count)).Add(new Candidate(entry, deliveries, envelope, keyId!, fresh));
+            }
+            else
+            {
+                _ = RunAsync(entry, DeadLetterAsync(entry, reason, detail, deliveries, rejected: true));
+            }
+        }
+
+        if (candidates is null)
+        {
+            return;
+        }
+
+        RedisResult[] codes;
+        try
+        {
+            var keys = new RedisKey[candidates.Count * 2];
+            var args = new RedisValue[1 + (candidates.Count * 3)];
+            args[0] = (long)_bus.Settings.ReplayProtectionTtl.TotalMilliseconds;
+            for (var i = 0; i < candidates.Count; i++)
+            {
+                var c = candidates[i];
+                var id = c.Envelope.NormalizedId;
+                var exactlyOnce = c.Envelope.Qos == QualityOfService.ExactlyOnce;
+                keys[2 * i] = BusProtocol.SeenKey(Topic, Group, id);
+                keys[(2 * i) + 1] = exactlyOnce ? BusProtocol.DoneKey(Topic, Group, id) : keys[2 * i];
+                args[1 + (3 * i)] = c.Entry.Id;
+                args[2 + (3 * i)] = c.Fresh ? "1" : "0";
+                args[3 + (3 * i)] = exactlyOnce ? "1" : "0";
+            }
+
+            codes = (RedisResult[])(await _db.ScriptEvaluateAsync(Scripts.Admit, keys, args).ConfigureAwait(false))!;
+        }
+        catch
+        {
+            // Left pending: redelivered after the idle time.
+            foreach (var c in candidates)
+            {
+                Complete(c.Entry);
+            }
+
+            throw;
+        }
+
+        for (var i = 0; i < candidates.Count; i++)
+        {
+            var (entry, deliveries, envelope, keyId, _) = candidates[i];
+            switch ((int)codes[i])
+            {
+                case 0:
+                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.Replayed,
+                        $"message {envelope.Id} was already accepted by group '{Group}' from another stream entry", deliveries, rejected: true));
+                    break;
+                case -1:
+                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope), deliveries, rejected: true));
+                    break;
+                case 2:
+                    Log.AlreadyHandled(_logger, Topic, Group, envelope.Id);
+                    _bus.Metrics.Acked.Add(1, _tags);
+                    _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+                    break;
+                default:
+                    var message = new BusMessage(
+                        envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
+                        envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
+                        envelope.Meta, keyId, deliveries, entry.Id.ToString());
+                    _ = RunAsync(entry, HandleAsync(entry, message), workReleasesSlot: true);
+                    break;
+            }
+        }
+    }
+
+    private async Task RunAsync(StreamEntry entry, Task work, bool workReleasesSlot = false)
+    {
+        try
+        {
+            await work.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LastErrorIfRedis(ex);
+            Log.ProcessingFailed(_logger, ex, Topic, Group, entry.Id.ToString());
+        }
+        finally
+        {
+            Complete(entry, releaseSlot: !workReleasesSlot);
+        }
+    }
+
+    private void Complete(StreamEntry entry, bool releaseSlot = true)
+    {
+        _inFlight.TryRemove(entry.Id, out _);
+        if (releaseSlot)
+        {
+            _slots.Release();
+        }
+
+        if (Interlocked.Decrement(ref _active) == 0 && _stopping)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Acknowledges an entry. One <c>XACK</c> is in flight at a time; acknowledgements that arrive meanwhile are sent
+    /// together in the next one (one command with many ids under load, no added latency when idle).
+    /// Completes when the entry is acknowledged.
+    /// </summary>
+    private Task AcknowledgeAsync(RedisValue entryId)
+    {
+        Task task;
+        lock (_ackLock)
+        {
+            _pendingAcks.Add(entryId);
+            task = (_ackBatch ??= new TaskCompletionSource()).Task;
+            if (_acking)
+            {
+                return task;
+            }
+
+            _acking = true;
+        }
+
+        _ = FlushAcknowledgementsAsync();
+        return task;
+    }
+
+    private async Task FlushAcknowledgementsAsync()
+    {
+        while (true)
+        {
+            List<RedisValue> ids;
+            TaskCompletionSource batch;
+            lock (_ackLock)
+            {
+                if (_pendingAcks.Count == 0)
+                {
+                    _acking = false;
+                    return;
+                }
+
+                ids = _pendingAcks;
+                batch = _ackBatch!;
+                _pendingAcks = [];
+                _ackBatch = null;
+            }
+
+            try
+            {
+                await _db.StreamAcknowledgeAsync(_stream, Group, [.. ids]).ConfigureAwait(false);
+                batch.SetResult();
+            }
+            catch (Exception ex)
+            {
+                batch.SetException(ex);
+            }
+        }
+    }
+
+    private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
+
+    /// <summary>Runs the handler; releases the entry's slot when the handler is done (the acknowledgement follows).</summary>
+    private async Task HandleAsync(StreamEntry entry, BusMessage message)
+    {
+        var slotHeld = true;
+        try
+        {
+            await HandleCoreAsync(entry, message, () =>
+            {
+                slotHeld = false;
+                _slots.Release();
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (slotHeld)
+            {
+                _slots.Release();
+            }
+        }
+    }
+
+    private async Task HandleCoreAsync(StreamEntry entry, BusMessage message, Action handlerDone)
+    {
+        _bus.Metrics.Delivered.Add(1, _tags);
+        if (message.Qos == QualityOfService.AtMostOnce)
+        {
+            await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+            _bus.Metrics.Acked.Add(1, _tags);
+        }
+
+        using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
+        var started = Stopwatch.GetTimestamp();
+        Exception? failure = null;
+        var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
+        context.Properties.Set(MessageKey, message);
+        try
+        {
+            await _pipeline.ExecuteAsync(
+                static async (ctx, state) => await state.Handler(state.Message, ctx.CancellationToken).ConfigureAwait(false),
+                context,
+                (Handler: _handler, Message: message)).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            failure = ex;
+        }
+        finally
+        {
+            handlerDone();
+            ResilienceContextPool.Shared.Return(context);
+            _bus.Metrics.HandlerDuration.Record(
+                Stopwatch.GetElapsedTime(started).TotalSeconds,
+                _tags[0], _tags[1], new KeyValuePair<string, object?>(BusTags.ErrorType, failure?.GetType().FullName));
+        }
+
+        if (failure is null)
+        {
+            if (message.Qos == QualityOfService.ExactlyOnce)
+            {
+                // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
+                await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
+                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+            }
+            else if (message.Qos == QualityOfService.AtLeastOnce)
+            {
+                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+            }
+
+            if (message.Qos != QualityOfService.AtMostOnce)
+            {
+                _bus.Metrics.Acked.Add(1, _tags);
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Ok);
+            return;
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+        activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
+        activity?.AddException(failure);
+        if (message.Qos == QualityOfService.AtMostOnce)
+        {
+            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            return; // acknowledged before handling: lost by design
+        }
+
+        if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))
+        {
+            return; // stays pending; redelivered once the breaker closes or by another consumer
+        }
+
+        if (message.DeliveryCount >= _options.MaxDeliveries)
+        {
+            Log.MaxDeliveriesReached(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
+                $"the handler failed on delivery {message.DeliveryCount} of {_options.MaxDeliveries}: {failure.GetType().FullName}: {failure.Message}",
+                message.DeliveryCount, rejected: false).ConfigureAwait(false);
+        }
+        else
+        {
+            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+        }
+    }
+
+    private Envelope? Inspect(StreamEntry entry, out string reason, out string detail, out string? keyId, out bool fresh)
+    {
+        fresh = false;
+        keyId = null;
+        var errors = new List<EnvelopeError>();
+        var envelope = EnvelopeCodec.TryRead(entry.Values, Topic, _bus.Limits, errors, out var unsigned);
+        if (envelope is null)
+        {
+            reason = unsigned ? RejectionReasons.Unsigned : RejectionReasons.Invalid;
+            detail = unsigned ? "the entry has no 'sig' field" : string.Join("; ", errors);
+            return null;
+        }
+
+        var now = _bus.Clock.GetUtcNow();
+        Span<byte> stack = stackalloc byte[1024];
+        using var header = new CanonicalBytes.HeaderBuffer(
+            CanonicalBytes.MaxHeaderLength(envelope.Id, envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo), stack);
+        var length = CanonicalBytes.WriteHeader(header.Span, envelope.Id, envelope.Timestamp, envelope.Type, envelope.Qos,
+            envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo);
+        keyId = _bus.KeyRing.Verify(envelope.Signature, header.Span[..length], envelope.Payload.Span, now, out var failure);
+        if (keyId is null)
+        {
+            reason = failure!;
+            detail = failure switch
+            {
+                RejectionReasons.BadSignature => $"no signature verifies; signed with [{SignatureKeyIds(envelope.Signature)}]",
+                RejectionReasons.ExpiredKey => $"signed only with expired or unknown keys [{SignatureKeyIds(envelope.Signature)}]",
+                _ => $"signed only with keys this consumer does not know [{SignatureKeyIds(envelope.Signature)}]",
+            };
+            return null;
+        }
+
+        fresh = Math.Abs(now.ToUnixTimeMilliseconds() - envelope.Timestamp) <= _toleranceMs;
+        reason = "";
+        detail = "";
+        return envelope;
+    }
+
+    private string StaleDetail(Envelope envelope)
+    {
+        var skew = _bus.Clock.GetUtcNow().ToUnixTimeMilliseconds() - envelope.Timestamp;
+        return $"timestamp {envelope.Timestamp} is {TimeSpan.FromMilliseconds(Math.Abs(skew))} {(skew >= 0 ? "in the past" : "in the future")}; the tolerance is {_bus.Settings.Signing.TimestampTolerance}";
+    }
+
+    private static string SignatureKeyIds(string signature) =>
+        string.Join(", ", signature.Split(' ').Select(s => s.Split(':')[0]));
+
+    private bool IsForAnotherGroup(StreamEntry entry)
+    {
+        foreach (var field in entry.Values)
+        {
+            if (field.Name == BusProtocol.Fields.ReplayGroup)
+            {
+                return field.Value != Group;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task DeadLetterAsync(StreamEntry entry, string reason, string detail, int deliveryCount, bool rejected)
+    {
+        var args = RedisDeadLetterQueue.BuildArguments(Group, Consumer, entry, reason, detail, deliveryCount, _bus.Settings.DeadLetterMaxLength, _bus.Clock.GetUtcNow());
+        await _db.ScriptEvaluateAsync(Scripts.DeadLetter, [_stream, _dlq], [.. args]).ConfigureAwait(false);
+        var tags = new KeyValuePair<string, object?>(BusTags.Reason, reason);
+        if (rejected)
+        {
+            _bus.Metrics.Rejected.Add(1, _tags[0], _tags[1], tags);
+            Log.Rejected(_logger, Topic, Group, entry.Id.ToString(), reason, detail);
+        }
+
+        _bus.Metrics.DeadLettered.Add(1, _tags[0], _tags[1], tags);
+    }
+
+    private Activity? StartProcessActivity(BusMessage message)
+    {
+        ActivityContext parent = default;
+        if (message.Meta.TryGetValue("traceparent", out var traceparent))
+        {
+            message.Meta.TryGetValue("tracestate", out var tracestate);
+            _ = ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out parent);
+        }
+
+        var activity = CommunicationBusTelemetry.Source.StartActivity("process " + Topic, ActivityKind.Consumer, parent);
+        if (activity is { IsAllDataRequested: true })
+        {
+            activity.SetTag(BusTags.System, BusTags.SystemValue);
+            activity.SetTag(BusTags.OperationType, "process");
+            activity.SetTag(BusTags.OperationName, "process");
+            activity.SetTag(BusTags.Destination, Topic);
+            activity.SetTag(BusTags.ConsumerGroup, Group);
+            activity.SetTag(BusTags.ClientId, Consumer);
+            activity.SetTag(BusTags.MessageId, message.Id);
+            activity.SetTag(BusTags.MessageType, message.Type.ToWireName());
+            activity.SetTag(BusTags.EntryId, message.EntryId);
+            activity.SetTag(BusTags.DeliveryCount, message.DeliveryCount);
+            activity.SetTag(BusTags.BodySize, message.Payload.Length);
+            if (message.CorrelationId is not null)
+            {
+                activity.SetTag(BusTags.ConversationId, message.CorrelationId);
+            }
+        }
+
+        return activity;
+    }
+
+    /// <summary>Resets the idle time of in-flight entries (XCLAIM ... JUSTID) so no other consumer reclaims them.</summary>
+    private async Task RunHeartbeatAsync()
+    {
+        var interval = TimeSpan.FromTicks(Math.Max(_options.ClaimIdleTime.Ticks / 3, TimeSpan.FromMilliseconds(10).Ticks));
+        var minIdle = (long)(interval.TotalMilliseconds / 2);
+        var stop = _stopHeartbeat.Token;
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(interval, stop).ConfigureAwait(false);
+                if (!_inFlight.IsEmpty)
+                {
+                    await _db.StreamClaimIdsOnlyAsync(_stream, Group, Consumer, minIdle, [.. _inFlight.Keys]).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                LastErrorIfRedis(ex);
+            }
+        }
+    }
+
+    private void LastErrorIfRedis(Exception ex)
+    {
+        if (ex is RedisConnectionException)
+        {
+            LastError = ex;
+        }
+    }
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
+}
