@@ -78,6 +78,9 @@ public static class CommunicationBusExtensions
                 tags: ["ready"]));
         }
 
+        // The distributed token bucket shares the connection (section Bus:RateLimiting).
+        builder.AddDistributedRateLimiting();
+
         var telemetry = builder.Services.AddOpenTelemetry();
         if (!settings.DisableTracing)
         {

@@ -11,6 +11,8 @@ app.MapDefaultEndpoints();
 app.MapApiDocs();
 
 app.MapAgentsApi();
+app.MapWorkflowsApi();
+app.MapRunsApi();
 
 app.Run();
 

@@ -30,6 +30,7 @@ public static class ApiDefaults
         var limits = builder.Configuration.GetSection(ApiLimitsOptions.SectionName).Get<ApiLimitsOptions>() ?? new ApiLimitsOptions();
 
         builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.AddApiKeyAuthentication();
 
         builder.Services.AddSingleton(limits);

@@ -71,6 +71,16 @@ public static class Extensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
 
+        // A dependency that hangs must make readiness fail fast (503), not time the probe out:
+        // checks without a timeout of their own get one shorter than the probe's request timeout.
+        builder.Services.PostConfigure<HealthCheckServiceOptions>(o =>
+        {
+            foreach (var registration in o.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
+            {
+                registration.Timeout = TimeSpan.FromSeconds(3);
+            }
+        });
+
         builder.Services.AddRequestTimeouts(o =>
             o.AddPolicy(HealthPolicy, TimeSpan.FromSeconds(5)));
 

@@ -9,8 +9,6 @@ internal static class PolicyExtensions
     /// <summary>The policy every model call goes through, and the generation service on top of it.</summary>
     public static IHostApplicationBuilder AddGatewayPolicy(this IHostApplicationBuilder builder)
     {
-        builder.AddDistributedRateLimiting();
-
         builder.Services.AddOptions<GatewayPolicyOptions>()
             .BindConfiguration(GatewayPolicyOptions.SectionName)
             .ValidateDataAnnotations()

@@ -59,11 +59,16 @@ public static class AgentsApi
         return removed ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
-    public static async Task<Results<Ok<Agent>, NotFound, ValidationProblem>> Heartbeat(string id, HttpRequest request, AgentRegistry registry, AgentDirectory directory)
+    public static async Task<Results<Ok<Agent>, NotFound, ValidationProblem, ProblemHttpResult>> Heartbeat(string id, HttpRequest request, AgentRegistry registry, AgentDirectory directory)
     {
         string? status = null;
-        if (request.ContentLength > 0)
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
         {
+            if (!request.HasJsonContentType())
+            {
+                return TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
+            }
+
             JsonElement body;
             try
             {

@@ -29,7 +29,7 @@ public static class RunsApi
 
     public sealed record RunServices(WorkflowStore Workflows, RunStore Runs, RunEngine Engine, RunEventNotifier Notifier, TimeProvider Time, IOptions<OrchestrationOptions> Options);
 
-    public static async Task<Results<Accepted<RunAccepted>, Ok<RunView>, NotFound<ProblemDetails>, ValidationProblem>> StartRun(
+    public static async Task<Results<Accepted<RunAccepted>, Ok<RunView>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> StartRun(
         string id, HttpRequest request, [AsParameters] RunServices services, int? waitMs, CancellationToken cancellationToken)
     {
         if (waitMs is < 0 || waitMs > services.Options.Value.MaxWaitMs)
@@ -40,6 +40,11 @@ public static class RunsApi
         var body = new StartRunRequest();
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
         {
+            if (!request.HasJsonContentType())
+            {
+                return TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
+            }
+
             JsonElement json;
             try
             {
@@ -74,7 +79,21 @@ public static class RunsApi
             return TypedResults.ValidationProblem(errors);
         }
 
-        var (run, _) = await services.Engine.StartAsync(workflow, input, body.IdempotencyKey, cancellationToken);
+        RunState run;
+        try
+        {
+            run = (await services.Engine.StartAsync(workflow, input, body.IdempotencyKey, cancellationToken)).Run;
+        }
+        catch (IdempotencyConflictException conflict)
+        {
+            return TypedResults.Problem(conflict.Message, statusCode: StatusCodes.Status409Conflict, title: "Idempotency key reused with a different input",
+                extensions: new Dictionary<string, object?> { ["runId"] = conflict.RunId });
+        }
+        catch (RunContentionException contention)
+        {
+            return TypedResults.Problem(contention.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy");
+        }
+
         if (waitMs is > 0 && !run.IsTerminal)
         {
             run = await WaitForEndAsync(run.RunId, TimeSpan.FromMilliseconds(waitMs.Value), services, cancellationToken) ?? run;
@@ -90,9 +109,9 @@ public static class RunsApi
         RunStatus? wanted = null;
         if (status is not null)
         {
-            if (!Enum.TryParse<RunStatus>(status.Replace("_", "", StringComparison.Ordinal), ignoreCase: true, out var parsed))
+            if (!StatusNames.TryGetValue(status, out var parsed))
             {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = ["One of: PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT."] });
+                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", StatusNames.Keys)}."] });
             }
 
             wanted = parsed;
@@ -117,19 +136,8 @@ public static class RunsApi
     public static async Task<Results<Ok<RunView>, NotFound>> GetRun(string runId, RunStore runs) =>
         await runs.LoadAsync(runId) is { } stored ? TypedResults.Ok(RunView.From(stored.State)) : TypedResults.NotFound();
 
-    public static async Task<Results<ServerSentEventsResult<RunEvent>, NotFound>> StreamEvents(
+    public static async Task<Results<ServerSentEventsResult<RunEvent>, NotFound, NoContent, ValidationProblem>> StreamEvents(
         string runId, HttpRequest request, RunStore runs, RunEventNotifier notifier, CancellationToken cancellationToken)
-    {
-        if (await runs.LoadAsync(runId) is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var after = request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } lastId ? lastId : "0";
-        return TypedResults.ServerSentEvents(Events(runId, after, runs, notifier, cancellationToken));
-    }
-
-    public static async Task<Results<Accepted<RunView>, NotFound, Conflict<ProblemDetails>>> CancelRun(string runId, RunStore runs, RunEngine engine, CancellationToken cancellationToken)
     {
         var stored = await runs.LoadAsync(runId);
         if (stored is null)
@@ -137,14 +145,58 @@ public static class RunsApi
             return TypedResults.NotFound();
         }
 
-        if (stored.State.IsTerminal)
+        var after = request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } lastId ? lastId : "0";
+        if (!RunStore.IsStreamId(after))
         {
-            return TypedResults.Conflict(new ProblemDetails { Title = "The run has ended", Detail = $"Run {runId} ended as {stored.State.Status}.", Status = 409 });
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["Last-Event-ID"] = ["Not an event id this API sent."] });
         }
 
-        var run = await engine.ApplyAsync(runId, new CancelRun(), cancellationToken) ?? stored.State;
-        return TypedResults.Accepted($"/api/runs/{runId}", RunView.From(run));
+        // Reconnecting after the last event of an ended run: there is nothing more, ever (204 tells
+        // an EventSource to stop reconnecting).
+        if (stored.State.IsTerminal && after != "0" && (await runs.ReadEventsAsync(runId, after, 1)).Count == 0)
+        {
+            return TypedResults.NoContent();
+        }
+
+        return TypedResults.ServerSentEvents(Events(runId, after, runs, notifier, cancellationToken));
     }
+
+    public static async Task<Results<Accepted<RunView>, NotFound, Conflict<ProblemDetails>, ProblemHttpResult>> CancelRun(string runId, RunStore runs, RunEngine engine, CancellationToken cancellationToken)
+    {
+        var stored = await runs.LoadAsync(runId);
+        if (stored is null)
+        {
+            return TypedResults.NotFound();
+        }
+
+        if (stored.State.IsTerminal || stored.State.Compensation is not null)
+        {
+            var detail = stored.State.IsTerminal
+                ? $"Run {runId} ended as {stored.State.Status}."
+                : $"Run {runId} is compensating its completed steps and ends when they are undone.";
+            return TypedResults.Conflict(new ProblemDetails { Title = "The run is already ending", Detail = detail, Status = 409 });
+        }
+
+        try
+        {
+            var run = await engine.ApplyAsync(runId, new CancelRun(), cancellationToken) ?? stored.State;
+            return TypedResults.Accepted($"/api/runs/{runId}", RunView.From(run));
+        }
+        catch (RunContentionException contention)
+        {
+            return TypedResults.Problem(contention.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy");
+        }
+    }
+
+    private static readonly Dictionary<string, RunStatus> StatusNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["PENDING"] = RunStatus.Pending,
+        ["RUNNING"] = RunStatus.Running,
+        ["SUCCEEDED"] = RunStatus.Succeeded,
+        ["FAILED"] = RunStatus.Failed,
+        ["CANCELLED"] = RunStatus.Cancelled,
+        ["TIMED_OUT"] = RunStatus.TimedOut,
+    };
 
     private static async IAsyncEnumerable<SseItem<RunEvent>> Events(string runId, string after, RunStore runs, RunEventNotifier notifier,
         [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -166,9 +218,9 @@ public static class RunsApi
 
             if (events.Count == 0)
             {
-                if (await runs.LoadAsync(runId) is null)
+                if ((await runs.LoadAsync(runId))?.State is not { IsTerminal: false })
                 {
-                    yield break; // expired while we watched
+                    yield break; // ended (its last event was read earlier) or expired while we watched
                 }
 
                 await signal.WaitAsync(TimeSpan.FromSeconds(5), cancellationToken);

@@ -10,6 +10,7 @@ namespace Orchestration.Api.Engine;
 public sealed class AgentDirectory(AgentRegistry registry, TimeProvider time)
 {
     private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
+    private readonly SemaphoreSlim _reload = new(1, 1);
     private volatile Snapshot? _snapshot;
 
     private sealed record Snapshot(IReadOnlyList<AgentCandidate> Agents, DateTimeOffset LoadedAt);
@@ -22,11 +23,26 @@ public sealed class AgentDirectory(AgentRegistry registry, TimeProvider time)
             return snapshot.Agents;
         }
 
-        var agents = (await registry.ListAsync(status: AgentStatuses.Active))
-            .Select(a => new AgentCandidate(a.Id, a.Topic, a.Capabilities))
-            .ToList();
-        _snapshot = new Snapshot(agents, time.GetUtcNow());
-        return agents;
+        // One reload at a time: concurrent transitions share it instead of each reading the registry.
+        var asked = time.GetUtcNow();
+        await _reload.WaitAsync();
+        try
+        {
+            if (_snapshot is { } loaded && loaded.LoadedAt >= asked && (fresh || asked - loaded.LoadedAt < MaxAge))
+            {
+                return loaded.Agents;
+            }
+
+            var agents = (await registry.ListAsync(status: AgentStatuses.Active))
+                .Select(a => new AgentCandidate(a.Id, a.Topic, a.Capabilities))
+                .ToList();
+            _snapshot = new Snapshot(agents, time.GetUtcNow());
+            return agents;
+        }
+        finally
+        {
+            _reload.Release();
+        }
     }
 
     /// <summary>How old the cached view is (to decide whether a "no agent" answer deserves a fresh look).</summary>

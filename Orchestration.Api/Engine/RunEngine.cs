@@ -1,15 +1,29 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orchestration.Api.Model;
 
 namespace Orchestration.Api.Engine;
 
+/// <summary>The outcome of a start: the run, and whether this request created it.</summary>
+public sealed record StartOutcome(RunState Run, bool Created);
+
+/// <summary>A run kept changing under this replica; the caller may try again.</summary>
+public sealed class RunContentionException(string runId)
+    : Exception($"Run {runId} kept changing while this replica tried to update it; try again.");
+
+/// <summary>The idempotency key already started a run with a different input.</summary>
+public sealed class IdempotencyConflictException(string runId)
+    : Exception($"The idempotency key already started run {runId} with a different input.")
+{
+    public string RunId { get; } = runId;
+}
+
 /// <summary>
 /// Moves runs forward on any replica: load → reduce → compare-and-set commit → send tasks.
-/// A transition is stored with its tasks (the outbox) before they are sent; if this replica dies in
-/// between, the run's wakeup makes another replica send them. Tasks carry stable message ids, so a
-/// resend never makes an agent do an attempt twice.
+/// A transition is stored with its tasks (the outbox) before they are sent; if this replica dies
+/// in between, the run's wakeup makes another replica send them. Tasks carry stable message ids,
+/// so a resend never makes an agent do an attempt twice. Every commit is scheduled before (crash
+/// safety) and after (so no concurrent wakeup release can push it later) it is stored.
 /// </summary>
 public sealed partial class RunEngine(
     RunStore store,
@@ -24,25 +38,29 @@ public sealed partial class RunEngine(
 
     private OrchestrationOptions Options => options.Value;
 
-    /// <summary>Creates and starts a run (or returns the run that already holds the idempotency key).</summary>
-    public async Task<(RunState Run, bool Created)> StartAsync(WorkflowDefinition workflow, JsonElement input, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Creates and starts a run. With an idempotency key the run id is derived from the workflow and
+    /// the key, so the first commit itself is the claim: the same key always gives the same run.
+    /// </summary>
+    public async Task<StartOutcome> StartAsync(WorkflowDefinition workflow, JsonElement input, string? idempotencyKey, CancellationToken cancellationToken)
     {
-        var runId = Guid.NewGuid().ToString("N");
-        if (idempotencyKey is not null)
+        var runId = idempotencyKey is null
+            ? Guid.NewGuid().ToString("N")
+            : DeterministicGuid.Create($"{workflow.Id}/{idempotencyKey}").ToString("N");
+        var template = RunFactory.Create(runId, workflow, input, time.GetUtcNow(), idempotencyKey, System.Diagnostics.Activity.Current?.Id);
+        var json = JsonSerializer.Serialize(template, RunJson.Options);
+
+        await store.IndexAsync(template, Options.RunRetention);
+        var started = await CommitAsync(() => JsonSerializer.Deserialize<RunState>(json, RunJson.Options)!, 0, new StartRun());
+        if (started is not null)
         {
-            var holder = await store.ClaimIdempotencyKeyAsync(workflow.Id, idempotencyKey, runId, Options.RunRetention);
-            if (holder != runId)
-            {
-                var existing = await store.LoadAsync(holder);
-                return (existing?.State ?? RunFactory.Create(holder, workflow, input, time.GetUtcNow(), idempotencyKey), false);
-            }
+            return new StartOutcome(started, Created: true);
         }
 
-        var run = RunFactory.Create(runId, workflow, input, time.GetUtcNow(), idempotencyKey, Activity.Current?.Id);
-        var started = await CommitAsync(run, 0, new StartRun(), cancellationToken)
-            ?? throw new InvalidOperationException($"Run {runId} could not be stored.");
-        await store.IndexAsync(started, Options.RunRetention);
-        return (started, true);
+        var existing = await store.LoadAsync(runId) ?? throw new RunContentionException(runId);
+        return JsonElement.DeepEquals(existing.State.Input, input)
+            ? new StartOutcome(existing.State, Created: false)
+            : throw new IdempotencyConflictException(runId);
     }
 
     /// <summary>Applies an input to a stored run; returns the run after it (null if the run does not exist).</summary>
@@ -50,13 +68,14 @@ public sealed partial class RunEngine(
     {
         for (var attempt = 0; attempt < MaxCommitAttempts; attempt++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             var stored = await store.LoadAsync(runId);
             if (stored is null)
             {
                 return null;
             }
 
-            var result = await CommitAsync(stored.State, stored.Version, input, cancellationToken);
+            var result = await CommitAsync(stored.Fresh, stored.Version, input);
             if (result is not null)
             {
                 return result;
@@ -65,50 +84,58 @@ public sealed partial class RunEngine(
             telemetry.Conflict();
         }
 
-        throw new InvalidOperationException($"Run {runId} changed {MaxCommitAttempts} times while applying {input.GetType().Name}.");
+        throw new RunContentionException(runId);
     }
 
-    /// <summary>Handles the runs whose wakeup is due: resends unconfirmed tasks, fires due timers.</summary>
+    /// <summary>Handles the runs whose wakeup is due: fires due timers, then resends unconfirmed tasks.</summary>
     public async Task<int> ProcessDueAsync(int max, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var leaseUntil = now + Options.TimerLease;
-        var due = await store.ClaimDueAsync(now, leaseUntil, max);
-        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (runId, ct) =>
+        var due = await store.ClaimDueAsync(now, now + Options.TimerLease, max);
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (wakeup, ct) =>
         {
             try
             {
-                await ResendOutboxAsync(runId, ct);
-                var run = await ApplyAsync(runId, new TimersDue(), ct);
-                await store.ReleaseAsync(runId, leaseUntil, run is null || run.IsTerminal ? null : NextWakeup(run, outboxPending: false));
+                var run = await ApplyAsync(wakeup.RunId, new TimersDue(), ct);
+                if (run is null)
+                {
+                    // Not stored yet (a start in flight) unless it is not even listed: then it is gone.
+                    var next = await store.IsIndexedAsync(wakeup.RunId) ? time.GetUtcNow() + Options.TimerLease : (DateTimeOffset?)null;
+                    await store.ReleaseAsync(wakeup, time.GetUtcNow(), next);
+                    return;
+                }
+
+                var allSent = run.IsTerminal || await ResendOutboxAsync(run);
+                await store.ReleaseAsync(wakeup, time.GetUtcNow(), run.IsTerminal ? null : NextWakeup(run, outboxPending: !allSent));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogWakeupFailed(logger, ex, runId);
+                LogWakeupFailed(logger, ex, wakeup.RunId);
             }
         });
         return due.Count;
     }
 
-    private async Task<RunState?> CommitAsync(RunState current, long version, RunInput input, CancellationToken cancellationToken)
+    /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
+    private async Task<RunState?> CommitAsync(Func<RunState> load, long version, RunInput input)
     {
-        var candidates = await agents.GetAsync();
-        var transition = RunReducer.Apply(current, input, time.GetUtcNow(), candidates);
+        var transition = RunReducer.Apply(load(), input, time.GetUtcNow(), await agents.GetAsync());
         if (NoAgentFound(transition) && agents.Age > TimeSpan.FromMilliseconds(100))
         {
             // The cached view may predate a registration: look again before failing the attempt.
-            transition = RunReducer.Apply(current, input, time.GetUtcNow(), await agents.GetAsync(fresh: true));
-        }
-
-        if (!transition.Changed)
-        {
-            return version == 0 ? null : current;
+            transition = RunReducer.Apply(load(), input, time.GetUtcNow(), await agents.GetAsync(fresh: true));
         }
 
         var run = transition.State;
-        if (!run.IsTerminal)
+        if (!transition.Changed)
         {
-            await store.ScheduleAsync(run.RunId, NextWakeup(run, transition.Dispatches.Count > 0)!.Value);
+            return version == 0 ? null : run;
+        }
+
+        DateTimeOffset? next = run.IsTerminal ? null : NextWakeup(run, transition.Dispatches.Count > 0);
+        if (next is { } before)
+        {
+            await store.ScheduleAsync(run.RunId, before);
         }
 
         if (await store.CommitAsync(transition, version, run.IsTerminal ? Options.RunRetention : null) is null)
@@ -116,49 +143,89 @@ public sealed partial class RunEngine(
             return null;
         }
 
+        // From here the transition is stored: report problems, never undo it.
         telemetry.Record(transition);
-        if (run.IsTerminal)
+        try
         {
-            await store.UnscheduleAsync(run.RunId);
+            if (next is { } after)
+            {
+                await store.ScheduleAsync(run.RunId, after);
+            }
+            else
+            {
+                await store.UnscheduleAsync(run.RunId);
+            }
+
+            await SendAsync(run, transition.Dispatches);
+        }
+        catch (Exception ex)
+        {
+            LogAfterCommitFailed(logger, ex, run.RunId);
         }
 
-        await SendAsync(run, transition.Dispatches, cancellationToken);
         return run;
     }
 
-    private async Task SendAsync(RunState run, IReadOnlyList<TaskDispatch> dispatches, CancellationToken cancellationToken)
+    private async Task<bool> SendAsync(RunState run, IReadOnlyList<TaskDispatch> dispatches)
     {
-        if (dispatches.Count == 0)
-        {
-            return;
-        }
-
+        var sent = new List<string>(dispatches.Count);
         foreach (var dispatch in dispatches)
         {
-            await publisher.PublishAsync(dispatch, run.TraceParent, cancellationToken);
+            try
+            {
+                await publisher.PublishAsync(dispatch, run.TraceParent, CancellationToken.None);
+                sent.Add(dispatch.MessageId);
+            }
+            catch (Exception ex)
+            {
+                // Left in the outbox: the run's wakeup resends it.
+                LogSendFailed(logger, ex, dispatch.MessageId, run.RunId);
+            }
         }
 
-        await store.ConfirmSentAsync(run.RunId, dispatches.Select(d => d.MessageId));
+        if (sent.Count > 0)
+        {
+            await store.ConfirmSentAsync(run.RunId, sent);
+        }
+
+        return sent.Count == dispatches.Count;
     }
 
-    private async Task ResendOutboxAsync(string runId, CancellationToken cancellationToken)
+    /// <summary>Resends stored tasks that are still wanted; drops the rest. True when nothing is left.</summary>
+    private async Task<bool> ResendOutboxAsync(RunState run)
     {
-        var pending = await store.PendingOutboxAsync(runId);
+        var pending = await store.PendingOutboxAsync(run.RunId);
         if (pending.Count == 0)
         {
-            return;
+            return true;
         }
 
-        var stored = await store.LoadAsync(runId);
-        LogResending(logger, pending.Count, runId);
-        await SendAsync(stored?.State ?? throw new InvalidOperationException($"Run {runId} has an outbox but no state."), pending, cancellationToken);
+        var wanted = run.Steps.Where(s => s.Status == StepStatus.Running).Select(s => s.Current?.MessageId)
+            .Append(run.Compensation?.CurrentMessageId)
+            .OfType<string>()
+            .ToHashSet(StringComparer.Ordinal);
+        var stale = pending.Where(p => !wanted.Contains(p.MessageId)).Select(p => p.MessageId).ToList();
+        if (stale.Count > 0)
+        {
+            await store.DiscardOutboxAsync(run.RunId, stale);
+        }
+
+        var resend = pending.Where(p => wanted.Contains(p.MessageId)).ToList();
+        if (resend.Count == 0)
+        {
+            return true;
+        }
+
+        LogResending(logger, resend.Count, run.RunId);
+        return await SendAsync(run, resend);
     }
 
-    private DateTimeOffset? NextWakeup(RunState run, bool outboxPending)
+    private DateTimeOffset NextWakeup(RunState run, bool outboxPending)
     {
         DateTimeOffset? next = run.Timers.Count == 0 ? null : run.Timers.Min(t => t.DueAt);
         if (outboxPending)
         {
+            // Slow agents cost one extra wakeup per step; fast ones answer before it is due.
             var grace = time.GetUtcNow() + Options.OutboxGrace;
             next = next is null || grace < next ? grace : next;
         }
@@ -175,4 +242,10 @@ public sealed partial class RunEngine(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling the wakeup of run {RunId} failed; it will be retried when the lease ends.")]
     private static partial void LogWakeupFailed(ILogger logger, Exception exception, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending task {MessageId} of run {RunId} failed; the run's wakeup resends it.")]
+    private static partial void LogSendFailed(ILogger logger, Exception exception, string messageId, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} is stored, but scheduling or sending after the commit failed; its wakeup recovers.")]
+    private static partial void LogAfterCommitFailed(ILogger logger, Exception exception, string runId);
 }

@@ -10,6 +10,7 @@ namespace Orchestration.Api.Engine;
 public sealed class RunEventNotifier(IConnectionMultiplexer redis) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, byte>> _waiters = new(StringComparer.Ordinal);
+    private readonly Lock _sets = new();
     private readonly SemaphoreSlim _subscribe = new(1, 1);
     private ChannelMessageQueue? _queue;
 
@@ -21,7 +22,11 @@ public sealed class RunEventNotifier(IConnectionMultiplexer redis) : IAsyncDispo
     {
         await EnsureSubscribedAsync();
         var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _waiters.GetOrAdd(runId, _ => new()).TryAdd(waiter, 0);
+        lock (_sets)
+        {
+            _waiters.GetOrAdd(runId, _ => new()).TryAdd(waiter, 0);
+        }
+
         return new RunSignal(this, runId, waiter);
     }
 
@@ -41,12 +46,11 @@ public sealed class RunEventNotifier(IConnectionMultiplexer redis) : IAsyncDispo
 
         public void Dispose()
         {
-            if (owner._waiters.TryGetValue(runId, out var set))
+            lock (owner._sets)
             {
-                set.TryRemove(waiter, out _);
-                if (set.IsEmpty)
+                if (owner._waiters.TryGetValue(runId, out var set) && set.TryRemove(waiter, out _) && set.IsEmpty)
                 {
-                    owner._waiters.TryRemove(new KeyValuePair<string, ConcurrentDictionary<TaskCompletionSource, byte>>(runId, set));
+                    owner._waiters.TryRemove(runId, out _);
                 }
             }
         }

@@ -10,6 +10,7 @@ public static class RunFactory
         string? idempotencyKey = null, string? traceParent = null) => new()
     {
         RunId = runId,
+        Nonce = Guid.NewGuid().ToString("N"),
         Workflow = workflow,
         Input = input.Clone(),
         IdempotencyKey = idempotencyKey,

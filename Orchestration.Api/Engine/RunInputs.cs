@@ -9,8 +9,8 @@ public abstract record RunInput;
 /// <summary>The run was just created: start its first step.</summary>
 public sealed record StartRun : RunInput;
 
-/// <summary>An agent answered a task of the run.</summary>
-public sealed record StepResultReceived(AgentTaskResult Result) : RunInput;
+/// <summary>An agent answered a task of the run; <paramref name="CorrelationId"/> is the task's message id, when known.</summary>
+public sealed record StepResultReceived(AgentTaskResult Result, string? CorrelationId = null) : RunInput;
 
 /// <summary>The engine's clock reached one or more of the run's timers.</summary>
 public sealed record TimersDue : RunInput;
@@ -33,5 +33,8 @@ public sealed class RunTransition(RunState state)
 
     public List<TaskDispatch> Dispatches { get; } = [];
 
-    public bool Changed => Events.Count > 0;
+    /// <summary>Whether the state must be stored: it produced events, or it dropped timers that no longer matter.</summary>
+    public bool Changed => Events.Count > 0 || TimersDropped;
+
+    public bool TimersDropped { get; set; }
 }

@@ -6,12 +6,18 @@ using Orchestration.Api.Services;
 namespace Orchestration.Api.Engine;
 
 /// <summary>
-/// The run state machine, as a pure function: (state, input, now, available agents) → new state,
+/// The run state machine, as a pure function of (state, input, now, available agents) → new state,
 /// events and tasks to send. No I/O, no clock of its own: every replica computes the same
-/// transition, and tests drive it with a fake clock.
+/// transition, and tests drive it with a fake clock. It takes ownership of the state it is given
+/// (the engine passes a freshly loaded copy) and changes it in place.
 /// </summary>
 public sealed class RunReducer
 {
+    /// <summary>When no agent can take a step, the next attempt waits at least this long.</summary>
+    public static readonly TimeSpan NoAgentRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>Reported usage is clamped so sums over a run can never overflow.</summary>
+    private const long MaxReportedTokens = 1_000_000_000_000;
     private readonly RunTransition _transition;
     private readonly RunState _run;
     private readonly DateTimeOffset _now;
@@ -19,7 +25,7 @@ public sealed class RunReducer
 
     private RunReducer(RunState current, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents)
     {
-        _run = current.DeepCopy();
+        _run = current;
         _transition = new RunTransition(_run);
         _now = now;
         _agents = agents;
@@ -28,16 +34,20 @@ public sealed class RunReducer
     public static RunTransition Apply(RunState current, RunInput input, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents)
     {
         var reducer = new RunReducer(current, now, agents);
+
+        // Time first: a result or a cancel that arrives after a deadline must not beat it.
+        if (input is not StartRun)
+        {
+            reducer.OnTimers();
+        }
+
         switch (input)
         {
             case StartRun:
                 reducer.Start();
                 break;
             case StepResultReceived result:
-                reducer.OnResult(result.Result);
-                break;
-            case TimersDue:
-                reducer.OnTimers();
+                reducer.OnResult(result.Result, result.CorrelationId);
                 break;
             case CancelRun:
                 reducer.OnCancel();
@@ -65,11 +75,12 @@ public sealed class RunReducer
         DispatchStep(0, attempt: 1);
     }
 
-    private void OnResult(AgentTaskResult result)
+    private void OnResult(AgentTaskResult result, string? correlationId)
     {
         if (result.Kind == AgentTaskKind.Compensation)
         {
-            if (_run.Compensation?.Current == result.StepId && result.Attempt == 1)
+            if (_run.Compensation?.Current == result.StepId && result.Attempt == 1
+                && (correlationId is null || correlationId == _run.Compensation.CurrentMessageId))
             {
                 FinishCompensation(result.StepId, result.Ok, result.Error);
             }
@@ -84,9 +95,10 @@ public sealed class RunReducer
         }
 
         var step = _run.Steps[index];
-        if (step.Status != StepStatus.Running || step.Current?.Number != result.Attempt)
+        if (step.Status != StepStatus.Running || step.Current?.Number != result.Attempt
+            || (correlationId is not null && correlationId != step.Current.MessageId))
         {
-            return; // a late result of a timed-out attempt, or a duplicate delivery
+            return; // a late result of a timed-out attempt, a duplicate delivery, or not ours
         }
 
         _run.Timers.RemoveAll(t => t.Kind == TimerKind.AttemptTimeout && t.StepId == step.Id && t.Attempt == result.Attempt);
@@ -112,6 +124,7 @@ public sealed class RunReducer
             }
 
             _run.Timers.Remove(due);
+            _transition.TimersDropped = true;
             switch (due.Kind)
             {
                 case TimerKind.WorkflowTimeout when AcceptsStepWork:
@@ -157,7 +170,7 @@ public sealed class RunReducer
         step.Attempts = attempt;
         step.StartedAt ??= _now;
 
-        var messageId = DeterministicGuid.Create($"{_run.RunId}/step/{step.Id}/{attempt}").ToString();
+        var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{step.Id}/{attempt}").ToString();
         var agent = ChooseAgent(definition, attempt);
         var record = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, StartedAt = _now };
         step.AttemptHistory.Add(record);
@@ -165,7 +178,7 @@ public sealed class RunReducer
         if (agent is null)
         {
             var wanted = definition.Agent is { Length: > 0 } id ? $"agent '{id}'" : $"an agent with capability '{definition.Capability}'";
-            FailAttempt(index, $"No active {wanted} is registered.", retryable: true);
+            FailAttempt(index, $"No active {wanted} is registered.", retryable: true, minimumDelay: NoAgentRetryDelay);
             return;
         }
 
@@ -191,7 +204,7 @@ public sealed class RunReducer
         var step = _run.Steps[index];
         step.Status = StepStatus.Succeeded;
         step.Output = result.Output;
-        step.Metadata = result.Metadata;
+        step.Metadata = Sanitize(result.Metadata);
         step.Error = null;
         step.EndedAt = _now;
         step.Current!.EndedAt = _now;
@@ -199,7 +212,7 @@ public sealed class RunReducer
         Advance(index);
     }
 
-    private void FailAttempt(int index, string error, bool retryable)
+    private void FailAttempt(int index, string error, bool retryable, TimeSpan minimumDelay = default)
     {
         var definition = Workflow.Steps[index];
         var step = _run.Steps[index];
@@ -211,7 +224,8 @@ public sealed class RunReducer
         switch (definition.OnFail)
         {
             case OnFail.Retry when retryable && attempt.Number < definition.MaxAttempts:
-                var delay = Backoff.Delay(definition.Backoff, attempt.Number, _run.RunId, step.Id);
+                var backoff = Backoff.Delay(definition.Backoff, attempt.Number, _run.RunId, step.Id);
+                var delay = backoff < minimumDelay ? minimumDelay : backoff;
                 step.Status = StepStatus.Retrying;
                 _run.Timers.Add(new RunTimer(TimerKind.RetryDue, _now + delay, step.Id, attempt.Number + 1));
                 Emit(RunEventTypes.StepRetrying, step.Id, attempt.Number,
@@ -253,6 +267,11 @@ public sealed class RunReducer
         {
             step.Status = StepStatus.Cancelled;
             step.EndedAt = _now;
+            if (step.Current is { EndedAt: null } attempt)
+            {
+                attempt.EndedAt = _now;
+                attempt.Error ??= error;
+            }
         }
 
         _run.Timers.Clear();
@@ -294,7 +313,7 @@ public sealed class RunReducer
             return;
         }
 
-        var messageId = DeterministicGuid.Create($"{_run.RunId}/compensation/{stepId}/1").ToString();
+        var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/compensation/{stepId}/1").ToString();
         compensation.CurrentMessageId = messageId;
         var deadline = _now.AddMilliseconds(definition.TimeoutMs);
         _run.Timers.Add(new RunTimer(TimerKind.CompensationTimeout, deadline, stepId, 1));
@@ -348,6 +367,15 @@ public sealed class RunReducer
             ? new { output = _run.Output }
             : new { failedStep = _run.FailedStep, error = _run.Error, compensated = _run.Compensated, compensationFailed = _run.CompensationFailed });
     }
+
+    private static AgentWorkMetadata? Sanitize(AgentWorkMetadata? metadata) => metadata is null ? null : metadata with
+    {
+        InputTokens = Math.Clamp(metadata.InputTokens, 0, MaxReportedTokens),
+        OutputTokens = Math.Clamp(metadata.OutputTokens, 0, MaxReportedTokens),
+        TotalTokens = Math.Clamp(metadata.TotalTokens, 0, MaxReportedTokens),
+        CostUsd = Math.Clamp(metadata.CostUsd, 0m, 1_000_000_000m),
+        LatencyMs = Math.Max(0, metadata.LatencyMs),
+    };
 
     private AgentCandidate? ChooseAgent(StepDefinition definition, int attempt)
     {

@@ -4,21 +4,33 @@ using StackExchange.Redis;
 
 namespace Orchestration.Api.Engine;
 
-/// <summary>A run as loaded: its state and the version a commit must match.</summary>
-public sealed record StoredRun(RunState State, long Version);
+/// <summary>A run as loaded: its state, the version a commit must match, and its stored JSON.</summary>
+public sealed record StoredRun(RunState State, long Version, string Json)
+{
+    /// <summary>Another copy of the stored state (the reducer changes the one it is given).</summary>
+    public RunState Fresh() => JsonSerializer.Deserialize<RunState>(Json, RunJson.Options)!;
+}
+
+/// <summary>A due run claimed by this replica: the lease and the schedule generation it saw.</summary>
+public sealed record ClaimedWakeup(string RunId, long Generation, DateTimeOffset LeaseUntil);
 
 /// <summary>
 /// Durable run state in Redis. Per run (all under the run's hash tag, so one script may touch them):
 /// <c>orch:run:{id}</c> (hash: version + JSON state), <c>orch:run:{id}:events</c> (stream: the event
 /// history) and <c>orch:run:{id}:outbox</c> (hash: tasks stored but not yet confirmed sent). Shared:
-/// <c>orch:wakeups</c> (sorted set: when to look at a run again), <c>orch:runs</c> and
-/// <c>orch:runs:wf:{workflow}</c> (sorted sets: runs by creation time).
+/// <c>orch:{wakeups}</c> (sorted set: when to look at a run again) with <c>orch:{wakeups}:gen</c> (how
+/// often each run was scheduled, so a replica never overwrites a newer schedule with a stale one),
+/// <c>orch:runs</c> and <c>orch:runs:wf:{workflow}</c> (sorted sets: runs by creation time).
 /// </summary>
 public sealed class RunStore(IConnectionMultiplexer redis)
 {
     public static readonly RedisChannel EventsChannel = RedisChannel.Literal("orch:run-events");
-    private static readonly RedisKey Wakeups = "orch:wakeups";
+    private static readonly RedisKey Wakeups = "orch:{wakeups}";
+    private static readonly RedisKey Generations = "orch:{wakeups}:gen";
     private static readonly RedisKey AllRuns = "orch:runs";
+
+    /// <summary>How many entries one listing request may scan before it returns a cursor.</summary>
+    private const int ListScanBudget = 2_000;
 
     // Compare-and-set the state, record the outbox and append the events, atomically.
     private static readonly LuaScript CommitScript = LuaScript.Prepare("""
@@ -39,22 +51,40 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         return version
         """);
 
-    // Take the due runs and push each one's wakeup to the end of the lease: if this replica dies,
-    // another sees the run again when the lease ends.
-    private static readonly LuaScript ClaimScript = LuaScript.Prepare("""
-        local due = redis.call('ZRANGEBYSCORE', @wakeups, '-inf', @now, 'LIMIT', 0, @max)
-        for i = 1, #due do redis.call('ZADD', @wakeups, 'XX', @leaseUntil, due[i]) end
-        return due
+    // Ask to look at a run at a time (never later than an earlier request), and count the request.
+    private static readonly LuaScript ScheduleScript = LuaScript.Prepare("""
+        redis.call('ZADD', @wakeups, 'LT', @due, @runId)
+        return redis.call('HINCRBY', @generations, @runId, 1)
         """);
 
-    // Release a claimed wakeup: set the next one, unless another replica scheduled an earlier one meanwhile.
+    // Take the due runs and push each one's wakeup to the end of the lease: if this replica dies,
+    // another sees the run again when the lease ends. Returns run id, generation pairs.
+    private static readonly LuaScript ClaimScript = LuaScript.Prepare("""
+        local due = redis.call('ZRANGEBYSCORE', @wakeups, '-inf', @now, 'LIMIT', 0, @max)
+        local claimed = {}
+        for i = 1, #due do
+            redis.call('ZADD', @wakeups, 'XX', @leaseUntil, due[i])
+            claimed[#claimed + 1] = due[i]
+            claimed[#claimed + 1] = redis.call('HGET', @generations, due[i]) or '0'
+        end
+        return claimed
+        """);
+
+    // Release a claimed wakeup. If nobody scheduled the run since the claim, the next time computed
+    // by this replica stands (or the wakeup goes, for an ended run). If somebody did, their time
+    // came from a newer state: keep it, and if their request changed nothing (it was later than our
+    // lease) look again now rather than trust a time computed from an older state.
     private static readonly LuaScript ReleaseScript = LuaScript.Prepare("""
-        local score = redis.call('ZSCORE', @wakeups, @runId)
-        if score == @leaseUntil then
-            if @next == '' then redis.call('ZREM', @wakeups, @runId)
-            else redis.call('ZADD', @wakeups, @next, @runId) end
-        elseif @next ~= '' then
-            redis.call('ZADD', @wakeups, 'LT', @next, @runId)
+        local generation = redis.call('HGET', @generations, @runId) or '0'
+        if generation == @claimed then
+            if @next == '' then
+                redis.call('ZREM', @wakeups, @runId)
+                redis.call('HDEL', @generations, @runId)
+            else
+                redis.call('ZADD', @wakeups, 'XX', @next, @runId)
+            end
+        elseif redis.call('ZSCORE', @wakeups, @runId) == @leaseUntil then
+            redis.call('ZADD', @wakeups, 'XX', @now, @runId)
         end
         return 1
         """);
@@ -67,14 +97,16 @@ public sealed class RunStore(IConnectionMultiplexer redis)
 
     private static RedisKey WorkflowRuns(string workflowId) => $"orch:runs:wf:{workflowId}";
 
-    private static RedisKey IdempotencyKey(string workflowId, string key) => $"orch:idem:{workflowId}:{key}";
-
     public async Task<StoredRun?> LoadAsync(string runId)
     {
         var values = await redis.GetDatabase().HashGetAsync(RunKey(runId), ["v", "doc"]);
-        return values[1].HasValue
-            ? new StoredRun(JsonSerializer.Deserialize<RunState>((string)values[1]!, RunJson.Options)!, (long)values[0])
-            : null;
+        if (!values[1].HasValue)
+        {
+            return null;
+        }
+
+        var json = (string)values[1]!;
+        return new StoredRun(JsonSerializer.Deserialize<RunState>(json, RunJson.Options)!, (long)values[0], json);
     }
 
     /// <summary>Stores the transition if the run is still at <paramref name="expectedVersion"/> (0 = new run).</summary>
@@ -108,7 +140,10 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         return version;
     }
 
-    /// <summary>Adds a new run to the listings (after its first commit).</summary>
+    public async Task<bool> IsIndexedAsync(string runId) =>
+        await redis.GetDatabase().SortedSetScoreAsync(AllRuns, runId) is not null;
+
+    /// <summary>Adds a new run to the listings (before its first commit: listings skip runs not stored yet).</summary>
     public async Task IndexAsync(RunState run, TimeSpan retention)
     {
         var db = redis.GetDatabase();
@@ -117,23 +152,13 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         var batch = db.CreateBatch();
         var tasks = new List<Task>
         {
-            batch.SortedSetAddAsync(AllRuns, run.RunId, created),
-            batch.SortedSetAddAsync(WorkflowRuns(run.Workflow.Id), run.RunId, created),
+            batch.SortedSetAddAsync(AllRuns, run.RunId, created, When.NotExists),
+            batch.SortedSetAddAsync(WorkflowRuns(run.Workflow.Id), run.RunId, created, When.NotExists),
             batch.SortedSetRemoveRangeByScoreAsync(AllRuns, double.NegativeInfinity, oldest),
             batch.SortedSetRemoveRangeByScoreAsync(WorkflowRuns(run.Workflow.Id), double.NegativeInfinity, oldest),
         };
         batch.Execute();
         await Task.WhenAll(tasks);
-    }
-
-    /// <summary>Claims a run id for an idempotency key; returns the id that holds it (maybe another).</summary>
-    public async Task<string> ClaimIdempotencyKeyAsync(string workflowId, string key, string runId, TimeSpan retention)
-    {
-        var db = redis.GetDatabase();
-        var redisKey = IdempotencyKey(workflowId, key);
-        return await db.StringSetAsync(redisKey, runId, retention, When.NotExists)
-            ? runId
-            : (string?)await db.StringGetAsync(redisKey) ?? runId;
     }
 
     public async Task<IReadOnlyList<TaskDispatch>> PendingOutboxAsync(string runId) =>
@@ -146,34 +171,58 @@ public sealed class RunStore(IConnectionMultiplexer redis)
 
     /// <summary>Asks to look at the run again at <paramref name="due"/> (never later than an earlier request).</summary>
     public Task ScheduleAsync(string runId, DateTimeOffset due) =>
-        redis.GetDatabase().SortedSetAddAsync(Wakeups, runId, due.ToUnixTimeMilliseconds(), SortedSetWhen.LessThan);
+        redis.GetDatabase().ScriptEvaluateAsync(ScheduleScript, new { wakeups = Wakeups, generations = Generations, runId, due = due.ToUnixTimeMilliseconds() });
 
-    public Task UnscheduleAsync(string runId) => redis.GetDatabase().SortedSetRemoveAsync(Wakeups, runId);
-
-    public async Task<IReadOnlyList<string>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int max)
+    public async Task UnscheduleAsync(string runId)
     {
-        var due = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ClaimScript, new
+        var batch = redis.GetDatabase().CreateTransaction();
+        _ = batch.SortedSetRemoveAsync(Wakeups, runId);
+        _ = batch.HashDeleteAsync(Generations, runId);
+        await batch.ExecuteAsync();
+    }
+
+    public async Task<IReadOnlyList<ClaimedWakeup>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int max)
+    {
+        var flat = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ClaimScript, new
         {
             wakeups = Wakeups,
+            generations = Generations,
             now = now.ToUnixTimeMilliseconds(),
             leaseUntil = leaseUntil.ToUnixTimeMilliseconds(),
             max,
         }))!;
-        return due.Select(r => (string)r!).ToList();
+        var claimed = new List<ClaimedWakeup>(flat.Length / 2);
+        for (var i = 0; i + 1 < flat.Length; i += 2)
+        {
+            claimed.Add(new ClaimedWakeup((string)flat[i]!, long.Parse((string)flat[i + 1]!, System.Globalization.CultureInfo.InvariantCulture), leaseUntil));
+        }
+
+        return claimed;
     }
 
-    public Task ReleaseAsync(string runId, DateTimeOffset leaseUntil, DateTimeOffset? next) =>
+    public Task ReleaseAsync(ClaimedWakeup wakeup, DateTimeOffset now, DateTimeOffset? next) =>
         redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, new
         {
             wakeups = Wakeups,
-            runId,
-            leaseUntil = leaseUntil.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            generations = Generations,
+            runId = wakeup.RunId,
+            claimed = wakeup.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            leaseUntil = wakeup.LeaseUntil.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            now = now.ToUnixTimeMilliseconds(),
             next = next?.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
         });
+
+    /// <summary>Drops outbox entries that no longer matter (attempts that ended, runs that moved on).</summary>
+    public Task DiscardOutboxAsync(string runId, IEnumerable<string> messageIds) => ConfirmSentAsync(runId, messageIds);
 
     /// <summary>Events after <paramref name="afterId"/> (stream entry ids; "0" for all), oldest first.</summary>
     public async Task<IReadOnlyList<(string Id, RunEvent Event)>> ReadEventsAsync(string runId, string afterId, int count = 500)
     {
+        if (!IsStreamId(afterId))
+        {
+            throw new FormatException($"'{afterId}' is not an event id this API returned.");
+        }
+
         var entries = await redis.GetDatabase().StreamRangeAsync(EventsKey(runId), minId: $"({afterId}", count: count);
         return entries
             .Select(e => (e.Id.ToString(), JsonSerializer.Deserialize<RunEvent>((string)e["e"]!, RunJson.Options)!))
@@ -188,9 +237,16 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         var (maxScore, afterId) = ParseCursor(before);
         var found = new List<RunState>();
         var batchSize = Math.Max(limit * 2, 50);
+        var scanned = 0;
 
         while (found.Count < limit)
         {
+            if (scanned >= ListScanBudget)
+            {
+                // A rare status filter could otherwise scan days of runs in one request.
+                return (found, $"{maxScore.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{afterId}");
+            }
+
             var page = await db.SortedSetRangeByScoreWithScoresAsync(index, double.NegativeInfinity, maxScore,
                 Exclude.None, Order.Descending, 0, batchSize);
             var candidates = page.SkipWhile(e => e.Score == maxScore && afterId is not null && string.CompareOrdinal(e.Element, afterId) >= 0).ToList();
@@ -199,6 +255,7 @@ public sealed class RunStore(IConnectionMultiplexer redis)
                 return (found, null);
             }
 
+            scanned += candidates.Count;
             var docs = await Task.WhenAll(candidates.Select(c => db.HashGetAsync(RunKey(c.Element!), "doc")));
             for (var i = 0; i < candidates.Count; i++)
             {
@@ -226,6 +283,14 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         return (found, null);
     }
 
+    /// <summary>A Redis stream entry id: <c>ms</c> or <c>ms-seq</c>, both below 2^64.</summary>
+    public static bool IsStreamId(string id)
+    {
+        var parts = id.Split('-');
+        return parts.Length is 1 or 2 && parts.All(p => p.Length is > 0 and <= 19 && p.All(char.IsAsciiDigit) && ulong.TryParse(p, out _))
+            && !(parts.Length == 2 && parts[0] == ulong.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     private static (double MaxScore, string? AfterId) ParseCursor(string? cursor)
     {
         if (cursor is null)
@@ -234,7 +299,8 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         }
 
         var separator = cursor.IndexOf(':', StringComparison.Ordinal);
-        return separator > 0 && double.TryParse(cursor[..separator], System.Globalization.CultureInfo.InvariantCulture, out var score)
+        return separator > 0 && double.TryParse(cursor[..separator], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var score)
+            && double.IsFinite(score)
             ? (score, cursor[(separator + 1)..])
             : throw new FormatException("The cursor is not one this API returned.");
     }

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orchestration.Api.Engine;
+using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
 namespace Microsoft.Extensions.Hosting;
@@ -8,8 +11,26 @@ internal static class Extensions
     {
         builder.AddCommunicationBus("redis");
 
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<OrchestrationOptions>()
+            .BindConfiguration(OrchestrationOptions.SectionName)
+            .ValidateDataAnnotations()
+            .Validate(o => o.TimerLease > o.TimerPollInterval, "Orchestration:TimerLease must be longer than TimerPollInterval.")
+            .ValidateOnStart();
+
+        // Registry and definitions.
         builder.Services.AddSingleton<AgentRegistry>();
+        builder.Services.AddSingleton<WorkflowStore>();
+        builder.Services.AddHostedService<ShippedWorkflows>();
+
+        // The durable run engine.
+        builder.Services.AddSingleton<AgentDirectory>();
+        builder.Services.AddSingleton<RunStore>();
+        builder.Services.AddSingleton<RunEventNotifier>();
+        builder.Services.AddSingleton<OrchestrationTelemetry>();
+        builder.Services.AddSingleton<ITaskPublisher, BusTaskPublisher>();
+        builder.Services.AddSingleton<RunEngine>();
+        builder.Services.AddHostedService<RunEngineWorker>();
 
         return builder;
     }

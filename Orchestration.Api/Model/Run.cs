@@ -58,6 +58,9 @@ public sealed record RunState
 {
     public required string RunId { get; init; }
 
+    /// <summary>Random per run: task message ids derive from it, so a run id reused after expiry never collides with old messages.</summary>
+    public string Nonce { get; init; } = "";
+
     public required WorkflowDefinition Workflow { get; init; }
 
     public required JsonElement Input { get; init; }
@@ -96,8 +99,6 @@ public sealed record RunState
 
     [JsonIgnore]
     public bool IsTerminal => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled or RunStatus.TimedOut;
-
-    public RunState DeepCopy() => JsonSerializer.Deserialize<RunState>(JsonSerializer.Serialize(this, RunJson.Options), RunJson.Options)!;
 }
 
 public sealed record StepState
@@ -197,5 +198,7 @@ public static class RunJson
     public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Agent outputs are stored inside the run document, a few levels down.
+        MaxDepth = 256,
     };
 }

@@ -46,6 +46,12 @@ public static partial class WorkflowValidator
         {
             var step = workflow.Steps[i];
             var path = $"steps[{i}]";
+            if (step is null)
+            {
+                errors.Add(path, "A step may not be null.");
+                continue;
+            }
+
             ValidateStep(step, path, workflow, earlier, errors);
             if (!string.IsNullOrEmpty(step.Id) && !earlier.Add(step.Id))
             {
@@ -105,12 +111,15 @@ public static partial class WorkflowValidator
             errors.Add($"{path}.timeoutMs", $"Must be between {MinTimeoutMs} and the workflow's timeoutMs ({workflow.TimeoutMs}).");
         }
 
-        if (step.Backoff.BaseMs is < 0 or > MaxBackoffMs)
+        if (step.Backoff is null)
+        {
+            errors.Add($"{path}.backoff", "May not be null.");
+        }
+        else if (step.Backoff.BaseMs is < 0 or > MaxBackoffMs)
         {
             errors.Add($"{path}.backoff.baseMs", $"Must be between 0 and {MaxBackoffMs}.");
         }
-
-        if (step.Backoff.MaxMs < step.Backoff.BaseMs || step.Backoff.MaxMs > MaxBackoffMs)
+        else if (step.Backoff.MaxMs < step.Backoff.BaseMs || step.Backoff.MaxMs > MaxBackoffMs)
         {
             errors.Add($"{path}.backoff.maxMs", $"Must be at least baseMs and at most {MaxBackoffMs}.");
         }

@@ -237,4 +237,104 @@ public sealed class RunReducerTests
         Assert.NotEqual(first, DeterministicGuid.Create("run-1/step/a/2"));
         Assert.Equal(5, first.Version);
     }
+
+    [Fact]
+    public void A_result_after_the_attempt_deadline_loses_to_the_timeout_even_before_timers_are_processed()
+    {
+        var harness = new EngineHarness(Of(Step("a", timeoutMs: 1_000, maxAttempts: 1))).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+        harness.Clock.Advance(TimeSpan.FromMilliseconds(1_500));
+
+        harness.Apply(new StepResultReceived(Result("a", 1, ok: true)));
+
+        Assert.Equal(RunStatus.Failed, harness.Run.Status);
+        Assert.Contains("timed out", harness.Run.Steps[0].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_final_result_after_the_workflow_deadline_ends_the_run_timed_out()
+    {
+        var harness = new EngineHarness(Of(Step("a", timeoutMs: 10_000)) with { TimeoutMs = 2_000 }).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+        harness.Clock.Advance(TimeSpan.FromSeconds(3));
+
+        harness.Apply(new StepResultReceived(Result("a", 1, ok: true)));
+
+        Assert.Equal(RunStatus.TimedOut, harness.Run.Status);
+    }
+
+    [Fact]
+    public void A_result_whose_correlation_id_is_not_the_attempts_message_is_ignored()
+    {
+        var harness = new EngineHarness(Of(Step("a"))).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+
+        var forged = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: Guid.NewGuid().ToString()));
+        var genuine = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: harness.Dispatched[0].MessageId));
+
+        Assert.False(forged.Changed);
+        Assert.True(genuine.Changed);
+        Assert.Equal(RunStatus.Succeeded, harness.Run.Status);
+    }
+
+    [Fact]
+    public void Without_an_agent_even_a_zero_backoff_waits_before_the_next_attempt()
+    {
+        var step = Step("a", agent: "ghost", maxAttempts: 5, backoff: new BackoffPolicy { Type = BackoffType.Constant, BaseMs = 0, MaxMs = 0, Jitter = false });
+        var harness = new EngineHarness(Of(step));
+
+        var run = harness.RunToEnd();
+
+        var delays = harness.Events.Where(e => e.Type == "step_retrying").Select(e => e.Data!.Value.GetProperty("delayMs").GetInt64()).ToList();
+        Assert.Equal(4, delays.Count);
+        Assert.All(delays, d => Assert.True(d >= 1_000));
+        Assert.Equal(TimeSpan.FromSeconds(4), run.EndedAt - run.StartedAt);
+    }
+
+    [Fact]
+    public void A_compensation_whose_agent_is_gone_is_recorded_as_failed()
+    {
+        var harness = new EngineHarness(Of(Step("s1", compensateWith: "undo"), Step("s2"))).WithAgent("worker");
+        harness.Behaviour = task => task.StepId == "s2" ? Reply.Fail(task, "boom", retryable: false) : Reply.Ok(task, new { });
+
+        var run = harness.RunToEnd();
+
+        Assert.Equal(["s1"], run.CompensationFailed);
+        Assert.Equal(RunStatus.Failed, run.Status);
+    }
+
+    [Fact]
+    public void Cancelling_while_compensating_changes_nothing()
+    {
+        var harness = new EngineHarness(Of(Step("s1", compensateWith: "undo"), Step("s2"))).WithAgent("worker").WithAgent("undo");
+        harness.Behaviour = task => task.StepId == "s2" && task.Kind == Communication.Bus.Contracts.AgentTaskKind.Step
+            ? Reply.Fail(task, "boom", retryable: false)
+            : task.Kind == Communication.Bus.Contracts.AgentTaskKind.Compensation ? AgentReply.Silent : Reply.Ok(task, new { });
+        harness.Apply(new StartRun());
+        harness.RunToEnd(maxSteps: 2);
+        Assert.NotNull(harness.Run.Compensation);
+
+        Assert.False(harness.Apply(new CancelRun()).Changed);
+    }
+
+    [Fact]
+    public void Placeholders_that_resolve_to_nothing_give_null_alone_and_empty_text_inside_a_string()
+    {
+        var harness = new EngineHarness(Of(Step("a", input: new { whole = "{{input.missing}}", text = "x{{input.missing}}y", nested = "{{input.obj.deep}}" })), new { obj = new { } }).WithAgent("worker");
+
+        harness.RunToEnd();
+
+        var input = harness.Dispatched[0].Task.Input;
+        Assert.Equal(JsonValueKind.Null, input.GetProperty("whole").ValueKind);
+        Assert.Equal("xy", input.GetProperty("text").GetString());
+        Assert.Equal(JsonValueKind.Null, input.GetProperty("nested").ValueKind);
+    }
+
+    private static Communication.Bus.Contracts.AgentTaskResult Result(string step, int attempt, bool ok) => new()
+    {
+        RunId = "run-1", StepId = step, Attempt = attempt, Ok = ok, Output = JsonSerializer.SerializeToElement(new { }),
+    };
 }
