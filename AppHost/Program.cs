@@ -22,9 +22,12 @@ var orchestration = builder.AddProject<Projects.Orchestration_Api>("orchestratio
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
     .WithHttpHealthCheck("/health");
 
+// The gateway also hosts LLM agents, which register with orchestration-api using their own key.
 var gateway = builder.AddProject<Projects.Ai_Gateway>("ai-gateway")
     .WithReference(redis).WaitFor(redis)
+    .WithReference(orchestration)
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
+    .WithEnvironment("HostedAgents__ApiKey", gatewayServiceKey)
     .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
     .WithHttpHealthCheck("/health");

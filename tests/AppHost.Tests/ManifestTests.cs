@@ -34,6 +34,7 @@ public sealed class ManifestTests
     [InlineData("ai-gateway", "Auth__ApiKeys__client", "api-key")]
     [InlineData("orchestration-api", "Auth__ApiKeys__client", "api-key")]
     [InlineData("orchestration-api", "Auth__ApiKeys__gateway", "gateway-service-key")]
+    [InlineData("ai-gateway", "HostedAgents__ApiKey", "gateway-service-key")]
     [InlineData("ai-gateway", "Bus__Signing__Keys__0__Secret", "bus-signing-key")]
     [InlineData("orchestration-api", "Bus__Signing__Keys__0__Secret", "bus-signing-key")]
     public async Task Secrets_come_from_secret_parameters(string service, string variable, string parameter)
