@@ -39,10 +39,11 @@ internal static class TokenBucketScript
           now = tonumber(ARGV[4])
         end
 
-        -- Missing key: a full bucket. Refill only on a positive delta from the stored time.
+        -- Missing key: a full bucket (so is a value of another type or layout, which the SET
+        -- below replaces). Refill only on a positive delta from the stored time.
         local tokens, ts, dstart, dend, dused = capacity, now, 0, 0, 0
-        local raw = redis.call('GET', key)
-        if raw then
+        local raw = redis.pcall('GET', key)
+        if type(raw) == 'string' and #raw == 40 then
           tokens, ts, dstart, dend, dused = struct.unpack('<ddddd', raw)
           if now > ts then
             tokens = tokens + (now - ts) * rate / 1000
