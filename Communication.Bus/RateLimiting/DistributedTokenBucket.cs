@@ -3,7 +3,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Timeout;
 using StackExchange.Redis;
 
 namespace Communication.Bus.RateLimiting;
@@ -30,6 +29,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly LocalFallbackLimiters _fallback;
     private readonly DailyQuotaCalendar _calendar = new();
+    private readonly SharedDeadlines? _deadlines;
 
     /// <summary>Creates a token bucket client over an existing Redis connection.</summary>
     /// <param name="redis">The Redis connection (shared; not disposed by this instance).</param>
@@ -55,6 +55,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new RateLimitingMetrics(meterFactory);
         _fallback = new LocalFallbackLimiters(_time);
+        _deadlines = options.CommandTimeout == Timeout.InfiniteTimeSpan ? null : new SharedDeadlines(options.CommandTimeout, _time);
         _pipeline = BuildPipeline();
     }
 
@@ -112,9 +113,10 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         }
     }
 
-    /// <summary>Disposes the local fallback limiters and the meter this instance created.</summary>
+    /// <summary>Disposes the local fallback limiters, the timeout timer and the meter this instance created.</summary>
     public void Dispose()
     {
+        _deadlines?.Dispose();
         _fallback.Dispose();
         _metrics.Dispose();
     }
@@ -127,17 +129,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         try
         {
             outcome = await _pipeline.ExecuteOutcomeAsync(
-                static async (ctx, call) =>
-                {
-                    try
-                    {
-                        return Outcome.FromResult(await call.Owner.EvaluateAsync(call, ctx.CancellationToken).ConfigureAwait(false));
-                    }
-                    catch (Exception ex)
-                    {
-                        return Outcome.FromException<RedisResult>(ex);
-                    }
-                },
+                static (ctx, call) => call.Owner.EvaluateAsync(call, ctx.CancellationToken),
                 context,
                 call).ConfigureAwait(false);
         }
@@ -171,42 +163,56 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         return DecideWithoutRedis(bucket, rule, cost);
     }
 
-    private async Task<RedisResult> EvaluateAsync(ScriptCall call, CancellationToken cancellationToken)
+    /// <summary>Runs the script (never throws: failures become outcomes for the circuit breaker).</summary>
+    private async ValueTask<Outcome<RedisResult>> EvaluateAsync(ScriptCall call, CancellationToken cancellationToken)
     {
+        var deadline = _deadlines?.Next() ?? CancellationToken.None;
         var database = _redis.GetDatabase();
         RedisKey[] keys = [call.Key];
+        Task<RedisResult>? sent = null;
         try
         {
-            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                sent = database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, call.Arguments);
+                return Outcome.FromResult(await Bounded(sent, deadline, cancellationToken).ConfigureAwait(false));
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // The server's script cache lost the script (restart, failover, SCRIPT FLUSH): EVAL
+                // runs it and caches it again, so the next call's EVALSHA hits.
+                RateLimitingLog.ScriptReloaded(_logger);
+                sent = database.ScriptEvaluateAsync(TokenBucketScript.Source, keys, call.Arguments);
+                return Outcome.FromResult(await Bounded(sent, deadline, cancellationToken).ConfigureAwait(false));
+            }
         }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        catch (OperationCanceledException ex)
         {
-            // The server's script cache lost the script (restart, failover, SCRIPT FLUSH): EVAL
-            // runs it and caches it again, so the next call's EVALSHA hits.
-            RateLimitingLog.ScriptReloaded(_logger);
-            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Source, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
+            // The Redis client cannot cancel a sent command: observe its eventual failure so that
+            // it does not surface as an unobserved task exception.
+            _ = sent?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            return deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                ? Outcome.FromException<RedisResult>(new TimeoutException(
+                    $"The token-bucket script did not answer within the command timeout ({_options.CommandTimeout})."))
+                : Outcome.FromException<RedisResult>(ex);
+        }
+        catch (Exception ex)
+        {
+            return Outcome.FromException<RedisResult>(ex);
         }
     }
 
-    private static async Task<RedisResult> WithCancellation(Task<RedisResult> task, CancellationToken cancellationToken)
+    /// <summary><paramref name="task"/>, abandoned when the deadline passes or the caller cancels.</summary>
+    private static Task<RedisResult> Bounded(Task<RedisResult> task, CancellationToken deadline, CancellationToken cancellationToken)
     {
-        if (!cancellationToken.CanBeCanceled || task.IsCompleted)
+        if (task.IsCompleted)
         {
-            return await task.ConfigureAwait(false);
+            return task;
         }
 
-        try
-        {
-            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The Redis client cannot cancel a sent command; observe its eventual failure so it
-            // does not surface as an unobserved task exception.
-            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw;
-        }
+        var bounded = deadline.CanBeCanceled ? task.WaitAsync(deadline) : task;
+        return cancellationToken.CanBeCanceled ? bounded.WaitAsync(cancellationToken) : bounded;
     }
 
     private RedisValue[] BuildArguments(TokenBucketRule rule, int cost)
@@ -303,8 +309,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
             SamplingDuration = breaker.SamplingDuration,
             BreakDuration = breaker.BreakDuration,
             StateProvider = _circuit,
-            ShouldHandle = static args => ValueTask.FromResult(
-                args.Outcome.Exception is RedisException or TimeoutException or TimeoutRejectedException),
+            ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is RedisException or TimeoutException),
             OnOpened = args =>
             {
                 RateLimitingLog.CircuitOpened(_logger, args.BreakDuration, _options.FailurePolicy, args.Outcome.Exception);
@@ -321,11 +326,8 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
                 return default;
             },
         });
-        if (_options.CommandTimeout != Timeout.InfiniteTimeSpan)
-        {
-            builder.AddTimeout(_options.CommandTimeout);
-        }
-
+        // The command timeout is not a Polly timeout strategy: see SharedDeadlines (a timer per call
+        // cost as much CPU as the rest of a decision).
         return builder.Build();
     }
 

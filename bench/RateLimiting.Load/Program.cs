@@ -56,33 +56,35 @@ foreach (var (name, call) in scenarios)
     await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(1)); // warm-up
 }
 
-var results = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+var results = scenarios.SelectMany(s => new[] { s.Name, s.Name + " cpu" }).ToDictionary(name => name, _ => new List<double>());
 for (var run = 1; run <= settings.Runs; run++)
 {
     foreach (var (name, call) in scenarios)
     {
         var perSecond = await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(settings.Seconds));
         results[name].Add(perSecond);
-        Console.WriteLine($"run {run}: {name,-28} {perSecond,10:N0} /s");
+        results[name + " cpu"].Add(ClientCpu.LastMicrosecondsPerCall);
+        Console.WriteLine($"run {run}: {name,-28} {perSecond,10:N0} /s   client CPU {ClientCpu.LastMicrosecondsPerCall:F1} µs/call");
     }
 }
 
 var baseline = Median(results[scenarios[0].Name]);
 Console.WriteLine();
-Console.WriteLine($"| scenario | median ops/s | runs (ops/s) | median ÷ median of first row | median of per-run ratios |");
-Console.WriteLine("|---|---:|---|---:|---:|");
+Console.WriteLine("| scenario | median ops/s | runs (ops/s) | median ÷ median of first row | median of per-run ratios | client CPU µs/call (median) |");
+Console.WriteLine("|---|---:|---|---:|---:|---:|");
 var first = results[scenarios[0].Name];
 foreach (var (name, _) in scenarios)
 {
     var median = Median(results[name]);
     var runs = string.Join(", ", results[name].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)));
     var paired = Median(results[name].Select((r, i) => r / first[i]).ToList());
-    Console.WriteLine($"| {name} | {median:N0} | {runs} | {median / baseline:F2}× | {paired:F2}× |");
+    Console.WriteLine($"| {name} | {median:N0} | {runs} | {median / baseline:F2}× | {paired:F2}× | {Median(results[name + " cpu"]):F1} |");
 }
 
 static async Task<double> MeasureAsync(Func<Task<bool>> call, int concurrency, TimeSpan duration)
 {
     long completed = 0, fallbacks = 0;
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
     {
@@ -106,6 +108,8 @@ static async Task<double> MeasureAsync(Func<Task<bool>> call, int concurrency, T
         throw new InvalidOperationException($"{fallbacks} of {completed} decisions came from the fallback: the run is invalid.");
     }
 
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+    ClientCpu.LastMicrosecondsPerCall = cpu.TotalMicroseconds / completed;
     return completed / clock.Elapsed.TotalSeconds;
 }
 
@@ -219,4 +223,10 @@ internal sealed class RedisProcess : IAsyncDisposable
 
         return ValueTask.CompletedTask;
     }
+}
+
+/// <summary>Process CPU time (this client, not redis-server) per call in the last measurement.</summary>
+internal static class ClientCpu
+{
+    public static double LastMicrosecondsPerCall;
 }
