@@ -18,8 +18,11 @@ var settings = Settings.Parse(args);
 await using var server = settings.Redis is null ? await RedisProcess.StartAsync() : null;
 var connectionString = settings.Redis ?? server!.ConnectionString;
 await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString);
+await using var admin = await ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true");
+var adminServer = admin.GetServer(admin.GetEndPoints()[0]);
 var logger = new ConsoleWarnings();
 using var tokenBucket = new DistributedTokenBucket(redis, new TokenBucketOptions(), logger: logger);
+using var unbatched = new DistributedTokenBucket(redis, new TokenBucketOptions { MaxBatchSize = 1 }, logger: logger);
 
 const string TrivialScript = "return 1";
 var trivialSha = (await redis.GetServer(redis.GetEndPoints()[0]).ScriptLoadAsync(TrivialScript)).ToArray();
@@ -36,12 +39,16 @@ var bucketScript = (string)typeof(DistributedTokenBucket).Assembly.GetType("Comm
 var bucketSha = (await redis.GetServer(redis.GetEndPoints()[0]).ScriptLoadAsync(bucketScript)).ToArray();
 RedisKey[] bucketKeys = ["ratelimit:{bench:rawbucket}"];
 RedisValue[] bucketArgs = [1_000_000_000, 1_000_000_000, 1, "", ""];
-var scenarios = new (string Name, Func<Task<bool>> Call)[]
+var perWorker = Enumerable.Range(0, settings.Concurrency).Select(i => $"bench:worker-{i}").ToArray();
+// Each call gets the index of the worker (0 … concurrency − 1) that makes it.
+var scenarios = new (string Name, Func<int, Task<bool>> Call)[]
 {
-    ("raw EVALSHA `return 1`", async () => { await database.ScriptEvaluateAsync(trivialSha, rawKeys); return true; }),
-    ("raw EVALSHA bucket script", async () => { await database.ScriptEvaluateAsync(bucketSha, bucketKeys, bucketArgs); return true; }),
-    ("token bucket", async () => !(await tokenBucket.TryAcquireAsync("bench:bucket", open)).FromFallback),
-    ("token bucket + daily quota", async () => !(await tokenBucket.TryAcquireAsync("bench:quota", withQuota)).FromFallback),
+    ("raw EVALSHA `return 1`", async _ => { await database.ScriptEvaluateAsync(trivialSha, rawKeys); return true; }),
+    ("raw EVALSHA bucket script", async _ => { await database.ScriptEvaluateAsync(bucketSha, bucketKeys, bucketArgs); return true; }),
+    ("token bucket, one bucket", async _ => !(await tokenBucket.TryAcquireAsync("bench:bucket", open)).FromFallback),
+    ("token bucket + daily quota, one bucket", async _ => !(await tokenBucket.TryAcquireAsync("bench:quota", withQuota)).FromFallback),
+    ("token bucket, one bucket, MaxBatchSize 1", async _ => !(await unbatched.TryAcquireAsync("bench:unbatched", open)).FromFallback),
+    ("token bucket, a bucket per worker", async worker => !(await tokenBucket.TryAcquireAsync(perWorker[worker], open)).FromFallback),
 };
 
 if (settings.Only is { } only)
@@ -56,42 +63,45 @@ foreach (var (name, call) in scenarios)
     await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(1)); // warm-up
 }
 
-var results = scenarios.SelectMany(s => new[] { s.Name, s.Name + " cpu" }).ToDictionary(name => name, _ => new List<double>());
+var results = scenarios.SelectMany(s => new[] { s.Name, s.Name + " cpu", s.Name + " batch" }).ToDictionary(name => name, _ => new List<double>());
 for (var run = 1; run <= settings.Runs; run++)
 {
     foreach (var (name, call) in scenarios)
     {
+        var scriptCallsBefore = await ScriptCallsAsync(adminServer);
         var perSecond = await MeasureAsync(call, settings.Concurrency, TimeSpan.FromSeconds(settings.Seconds));
+        var perScriptCall = ClientCpu.LastCalls / (double)(await ScriptCallsAsync(adminServer) - scriptCallsBefore);
         results[name].Add(perSecond);
         results[name + " cpu"].Add(ClientCpu.LastMicrosecondsPerCall);
-        Console.WriteLine($"run {run}: {name,-28} {perSecond,10:N0} /s   client CPU {ClientCpu.LastMicrosecondsPerCall:F1} µs/call");
+        results[name + " batch"].Add(perScriptCall);
+        Console.WriteLine($"run {run}: {name,-42} {perSecond,10:N0} /s   client CPU {ClientCpu.LastMicrosecondsPerCall:F1} µs/call   {perScriptCall:F1} calls per EVALSHA");
     }
 }
 
 var baseline = Median(results[scenarios[0].Name]);
 Console.WriteLine();
-Console.WriteLine("| scenario | median ops/s | runs (ops/s) | median ÷ median of first row | median of per-run ratios | client CPU µs/call (median) |");
-Console.WriteLine("|---|---:|---|---:|---:|---:|");
+Console.WriteLine("| scenario | median ops/s | runs (ops/s) | median ÷ median of first row | median of per-run ratios | client CPU µs/call (median) | calls per EVALSHA (median) |");
+Console.WriteLine("|---|---:|---|---:|---:|---:|---:|");
 var first = results[scenarios[0].Name];
 foreach (var (name, _) in scenarios)
 {
     var median = Median(results[name]);
     var runs = string.Join(", ", results[name].Select(r => r.ToString("N0", CultureInfo.InvariantCulture)));
     var paired = Median(results[name].Select((r, i) => r / first[i]).ToList());
-    Console.WriteLine($"| {name} | {median:N0} | {runs} | {median / baseline:F2}× | {paired:F2}× | {Median(results[name + " cpu"]):F1} |");
+    Console.WriteLine($"| {name} | {median:N0} | {runs} | {median / baseline:F2}× | {paired:F2}× | {Median(results[name + " cpu"]):F1} | {Median(results[name + " batch"]):F1} |");
 }
 
-static async Task<double> MeasureAsync(Func<Task<bool>> call, int concurrency, TimeSpan duration)
+static async Task<double> MeasureAsync(Func<int, Task<bool>> call, int concurrency, TimeSpan duration)
 {
     long completed = 0, fallbacks = 0;
     var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
-    var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+    var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
     {
         long mine = 0;
         while (clock.Elapsed < duration)
         {
-            if (!await call())
+            if (!await call(worker))
             {
                 Interlocked.Increment(ref fallbacks);
             }
@@ -110,7 +120,15 @@ static async Task<double> MeasureAsync(Func<Task<bool>> call, int concurrency, T
 
     var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
     ClientCpu.LastMicrosecondsPerCall = cpu.TotalMicroseconds / completed;
+    ClientCpu.LastCalls = completed;
     return completed / clock.Elapsed.TotalSeconds;
+}
+
+static async Task<long> ScriptCallsAsync(IServer server)
+{
+    var stats = (await server.InfoAsync("commandstats")).SelectMany(group => group)
+        .Where(pair => pair.Key is "cmdstat_evalsha" or "cmdstat_eval");
+    return stats.Sum(pair => long.Parse(pair.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
 }
 
 static double Median(List<double> values)
@@ -229,4 +247,6 @@ internal sealed class RedisProcess : IAsyncDisposable
 internal static class ClientCpu
 {
     public static double LastMicrosecondsPerCall;
+
+    public static long LastCalls;
 }
