@@ -38,7 +38,15 @@ var withQuota = open with { DailyQuota = long.MaxValue / 2, DailyQuotaTimeZone =
 var bucketScript = (string)typeof(DistributedTokenBucket).Assembly.GetType("Communication.Bus.RateLimiting.TokenBucketScript")!.GetField("Source")!.GetValue(null)!;
 var bucketSha = (await redis.GetServer(redis.GetEndPoints()[0]).ScriptLoadAsync(bucketScript)).ToArray();
 RedisKey[] bucketKeys = ["ratelimit:{bench:rawbucket}"];
-RedisValue[] bucketArgs = [1_000_000_000, 1_000_000_000, 1, "", ""];
+// capacity, refill/s, now ("" = server TIME), quota ("" = none), 4 window bounds (none), one cost.
+RedisValue[] bucketArgs = [1_000_000_000, 1_000_000_000, "", "", "", "", "", "", 1];
+// Guard against a stale argument layout: the raw call must really decide (and write) like the library's.
+var check = (RedisResult[])(await database.ScriptEvaluateAsync(bucketSha, bucketKeys, bucketArgs))!;
+if (check.Length != 7 || (long)check[0] != 1 || !await database.KeyExistsAsync(bucketKeys[0]))
+{
+    throw new InvalidOperationException("The raw bucket-script call does not match the script's argument layout.");
+}
+
 var perWorker = Enumerable.Range(0, settings.Concurrency).Select(i => $"bench:worker-{i}").ToArray();
 // Each call gets the index of the worker (0 … concurrency − 1) that makes it.
 var scenarios = new (string Name, Func<int, Task<bool>> Call)[]
