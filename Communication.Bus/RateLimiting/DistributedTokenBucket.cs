@@ -15,16 +15,14 @@ namespace Communication.Bus.RateLimiting;
 /// configurable policy for Redis outages. Thread-safe; register it as a singleton.
 /// </summary>
 /// <remarks>
-/// Calls for the same bucket and rule that arrive while one is already on its way to Redis are
-/// batched: they wait for it, then go together in one script call, which decides them one after
-/// the other at one instant (atomic, like calls that arrive at once). An idle bucket's call goes
-/// at once, so batching adds no latency without contention; under contention it divides the
-/// Redis work per decision. <see cref="TokenBucketOptions.MaxBatchSize"/> = 1 turns it off.
-/// </remarks>
-/// <remarks>
-/// Constructible without a host (tests, benchmarks):
+/// <para>Calls for the same bucket and rule that arrive while one is already on its way to Redis
+/// are batched: they wait for it, then go together in one script call, which decides them one
+/// after the other at one instant (atomic, like calls that arrive at once). An idle bucket's call
+/// goes at once, so batching adds no latency without contention; under contention it divides the
+/// Redis work per decision. <see cref="TokenBucketOptions.MaxBatchSize"/> = 1 turns it off.</para>
+/// <para>Constructible without a host (tests, benchmarks):
 /// <c>new DistributedTokenBucket(multiplexer, new TokenBucketOptions())</c>. In an app, use
-/// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.
+/// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.</para>
 /// </remarks>
 public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposable
 {
