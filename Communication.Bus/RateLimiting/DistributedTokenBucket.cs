@@ -1,9 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Timeout;
 using StackExchange.Redis;
 
 namespace Communication.Bus.RateLimiting;
@@ -15,9 +15,14 @@ namespace Communication.Bus.RateLimiting;
 /// configurable policy for Redis outages. Thread-safe; register it as a singleton.
 /// </summary>
 /// <remarks>
-/// Constructible without a host (tests, benchmarks):
+/// <para>Calls for the same bucket and rule that arrive while one is already on its way to Redis
+/// are batched: they wait for it, then go together in one script call, which decides them one
+/// after the other at one instant (atomic, like calls that arrive at once). An idle bucket's call
+/// goes at once, so batching adds no latency without contention; under contention it divides the
+/// Redis work per decision. <see cref="TokenBucketOptions.MaxBatchSize"/> = 1 turns it off.</para>
+/// <para>Constructible without a host (tests, benchmarks):
 /// <c>new DistributedTokenBucket(multiplexer, new TokenBucketOptions())</c>. In an app, use
-/// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.
+/// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.</para>
 /// </remarks>
 public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposable
 {
@@ -30,6 +35,8 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
     private readonly CircuitBreakerStateProvider _circuit = new();
     private readonly LocalFallbackLimiters _fallback;
     private readonly DailyQuotaCalendar _calendar = new();
+    private readonly SharedDeadlines? _deadlines;
+    private readonly ConcurrentDictionary<BatchKey, Batch> _batches = new();
 
     /// <summary>Creates a token bucket client over an existing Redis connection.</summary>
     /// <param name="redis">The Redis connection (shared; not disposed by this instance).</param>
@@ -55,6 +62,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = new RateLimitingMetrics(meterFactory);
         _fallback = new LocalFallbackLimiters(_time);
+        _deadlines = options.CommandTimeout == Timeout.InfiniteTimeSpan ? null : new SharedDeadlines(options.CommandTimeout, _time);
         _pipeline = BuildPipeline();
     }
 
@@ -112,32 +120,126 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         }
     }
 
-    /// <summary>Disposes the local fallback limiters and the meter this instance created.</summary>
+    /// <summary>Disposes the local fallback limiters, the timeout timer and the meter this instance created.</summary>
     public void Dispose()
     {
+        _deadlines?.Dispose();
         _fallback.Dispose();
         _metrics.Dispose();
     }
 
-    private async ValueTask<RateLimitDecision> TryAcquireCoreAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken)
+    private ValueTask<RateLimitDecision> TryAcquireCoreAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken)
     {
-        var call = new ScriptCall(this, string.Concat(_options.KeyPrefix, "{", bucket, "}"), BuildArguments(rule, cost));
+        if (_options.MaxBatchSize <= 1)
+        {
+            return DecideOneAsync(bucket, rule, cost, cancellationToken);
+        }
+
+        var key = new BatchKey(bucket, rule);
+        var batch = _batches.GetOrAdd(key, static _ => new Batch());
+        Pending? queued = null;
+        lock (batch)
+        {
+            if (batch.InFlight)
+            {
+                queued = new Pending(cost);
+                batch.Queue.Add(queued);
+            }
+            else
+            {
+                batch.InFlight = true;
+            }
+        }
+
+        return queued is null ? LeadAsync(key, batch, cost, cancellationToken) : queued.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>The first call for an idle bucket goes at once; then it hands the bucket to the calls queued meanwhile.</summary>
+    private async ValueTask<RateLimitDecision> LeadAsync(BatchKey key, Batch batch, int cost, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await DecideOneAsync(key.Bucket, key.Rule, cost, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (TakeNext(key, batch) is { } next)
+            {
+                _ = PumpAsync(key, batch, next);
+            }
+        }
+    }
+
+    /// <summary>Sends the queued calls in batches until none are left.</summary>
+    private async Task PumpAsync(BatchKey key, Batch batch, List<Pending> calls)
+    {
+        for (List<Pending>? next = calls; next is not null; next = TakeNext(key, batch))
+        {
+            next.RemoveAll(static call => call.Task.IsCompleted); // cancelled while queued
+            if (next.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var costs = new int[next.Count];
+                for (var i = 0; i < costs.Length; i++)
+                {
+                    costs[i] = next[i].Cost;
+                }
+
+                var decisions = await DecideAsync(key.Bucket, key.Rule, costs, CancellationToken.None).ConfigureAwait(false);
+                for (var i = 0; i < decisions.Length; i++)
+                {
+                    next[i].TrySetResult(decisions[i]);
+                }
+            }
+            catch (Exception ex)
+            {
+                next.ForEach(call => call.TrySetException(ex));
+            }
+        }
+    }
+
+    /// <summary>Takes up to <see cref="TokenBucketOptions.MaxBatchSize"/> queued calls, or marks the bucket idle.</summary>
+    private List<Pending>? TakeNext(BatchKey key, Batch batch)
+    {
+        lock (batch)
+        {
+            if (batch.Queue.Count == 0)
+            {
+                batch.InFlight = false;
+                _batches.TryRemove(new KeyValuePair<BatchKey, Batch>(key, batch));
+                return null;
+            }
+
+            if (batch.Queue.Count <= _options.MaxBatchSize)
+            {
+                var all = batch.Queue;
+                batch.Queue = [];
+                return all;
+            }
+
+            var first = batch.Queue.GetRange(0, _options.MaxBatchSize);
+            batch.Queue.RemoveRange(0, _options.MaxBatchSize);
+            return first;
+        }
+    }
+
+    private async ValueTask<RateLimitDecision> DecideOneAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken) =>
+        (await DecideAsync(bucket, rule, [cost], cancellationToken).ConfigureAwait(false))[0];
+
+    /// <summary>Decides <paramref name="costs"/> one after the other in one script call, or by the failure policy.</summary>
+    private async ValueTask<RateLimitDecision[]> DecideAsync(string bucket, TokenBucketRule rule, int[] costs, CancellationToken cancellationToken)
+    {
+        var call = new ScriptCall(this, string.Concat(_options.KeyPrefix, "{", bucket, "}"), BuildArguments(rule, costs));
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
         Outcome<RedisResult> outcome;
         try
         {
             outcome = await _pipeline.ExecuteOutcomeAsync(
-                static async (ctx, call) =>
-                {
-                    try
-                    {
-                        return Outcome.FromResult(await call.Owner.EvaluateAsync(call, ctx.CancellationToken).ConfigureAwait(false));
-                    }
-                    catch (Exception ex)
-                    {
-                        return Outcome.FromException<RedisResult>(ex);
-                    }
-                },
+                static (ctx, call) => call.Owner.EvaluateAsync(call, ctx.CancellationToken),
                 context,
                 call).ConfigureAwait(false);
         }
@@ -146,15 +248,20 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
             ResilienceContextPool.Shared.Return(context);
         }
 
+        var decisions = new RateLimitDecision[costs.Length];
         if (outcome.Exception is null)
         {
-            var decision = Parse(outcome.Result!);
-            if (cost > 0)
+            var reply = (RedisResult[])outcome.Result!;
+            for (var i = 0; i < costs.Length; i++)
             {
-                _metrics.RecordDecision(decision, decision.Allowed ? null : decision.DailyQuotaExhausted ? "daily_quota" : "bucket_empty");
+                decisions[i] = Parse(reply, i * TokenBucketScript.ReplyWidth);
+                if (costs[i] > 0)
+                {
+                    _metrics.RecordDecision(decisions[i], decisions[i].Allowed ? null : decisions[i].DailyQuotaExhausted ? "daily_quota" : "bucket_empty");
+                }
             }
 
-            return decision;
+            return decisions;
         }
 
         if (outcome.Exception is OperationCanceledException && cancellationToken.IsCancellationRequested)
@@ -168,62 +275,80 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
             RateLimitingLog.RedisCallFailed(_logger, bucket, _options.FailurePolicy, outcome.Exception);
         }
 
-        return DecideWithoutRedis(bucket, rule, cost);
+        for (var i = 0; i < costs.Length; i++)
+        {
+            decisions[i] = DecideWithoutRedis(bucket, rule, costs[i]);
+        }
+
+        return decisions;
     }
 
-    private async Task<RedisResult> EvaluateAsync(ScriptCall call, CancellationToken cancellationToken)
+    /// <summary>Runs the script (never throws: failures become outcomes for the circuit breaker).</summary>
+    private async ValueTask<Outcome<RedisResult>> EvaluateAsync(ScriptCall call, CancellationToken cancellationToken)
     {
+        var deadline = _deadlines?.Next() ?? CancellationToken.None;
         var database = _redis.GetDatabase();
         RedisKey[] keys = [call.Key];
+        Task<RedisResult>? sent = null;
         try
         {
-            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                sent = database.ScriptEvaluateAsync(TokenBucketScript.Sha1, keys, call.Arguments);
+                return Outcome.FromResult(await Bounded(sent, deadline, cancellationToken).ConfigureAwait(false));
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // The server's script cache lost the script (restart, failover, SCRIPT FLUSH): EVAL
+                // runs it and caches it again, so the next call's EVALSHA hits.
+                RateLimitingLog.ScriptReloaded(_logger);
+                sent = database.ScriptEvaluateAsync(TokenBucketScript.Source, keys, call.Arguments);
+                return Outcome.FromResult(await Bounded(sent, deadline, cancellationToken).ConfigureAwait(false));
+            }
         }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        catch (OperationCanceledException ex)
         {
-            // The server's script cache lost the script (restart, failover, SCRIPT FLUSH): EVAL
-            // runs it and caches it again, so the next call's EVALSHA hits.
-            RateLimitingLog.ScriptReloaded(_logger);
-            return await WithCancellation(database.ScriptEvaluateAsync(TokenBucketScript.Source, keys, call.Arguments), cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<RedisResult> WithCancellation(Task<RedisResult> task, CancellationToken cancellationToken)
-    {
-        if (!cancellationToken.CanBeCanceled || task.IsCompleted)
-        {
-            return await task.ConfigureAwait(false);
-        }
-
-        try
-        {
-            return await task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The Redis client cannot cancel a sent command; observe its eventual failure so it
-            // does not surface as an unobserved task exception.
-            _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+            // The Redis client cannot cancel a sent command: observe its eventual failure so that
+            // it does not surface as an unobserved task exception.
+            _ = sent?.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
                 TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            throw;
+            return deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                ? Outcome.FromException<RedisResult>(new TimeoutException(
+                    $"The token-bucket script did not answer within the command timeout ({_options.CommandTimeout})."))
+                : Outcome.FromException<RedisResult>(ex);
+        }
+        catch (Exception ex)
+        {
+            return Outcome.FromException<RedisResult>(ex);
         }
     }
 
-    private RedisValue[] BuildArguments(TokenBucketRule rule, int cost)
+    /// <summary><paramref name="task"/>, abandoned when the deadline passes or the caller cancels.</summary>
+    private static Task<RedisResult> Bounded(Task<RedisResult> task, CancellationToken deadline, CancellationToken cancellationToken)
     {
-        var arguments = new RedisValue[rule.DailyQuota is null ? 5 : 9];
+        if (task.IsCompleted)
+        {
+            return task;
+        }
+
+        var bounded = deadline.CanBeCanceled ? task.WaitAsync(deadline) : task;
+        return cancellationToken.CanBeCanceled ? bounded.WaitAsync(cancellationToken) : bounded;
+    }
+
+    private RedisValue[] BuildArguments(TokenBucketRule rule, int[] costs)
+    {
+        var arguments = new RedisValue[TokenBucketScript.FirstCostArgument + costs.Length];
         arguments[0] = rule.Capacity;
         arguments[1] = rule.RefillPerSecond;
-        arguments[2] = cost;
         long? clientNow = null;
         if (_options.TimeSource == TokenBucketTimeSource.Client)
         {
             clientNow = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            arguments[3] = clientNow.Value;
+            arguments[2] = clientNow.Value;
         }
         else
         {
-            arguments[3] = RedisValue.EmptyString;
+            arguments[2] = RedisValue.EmptyString;
         }
 
         if (rule.DailyQuota is { } quota)
@@ -231,33 +356,40 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
             // In server-time mode the local clock only picks the three candidate days; the script
             // chooses among them with the server clock.
             var windows = _calendar.WindowsAt(rule.DailyQuotaTimeZone, clientNow ?? _time.GetUtcNow().ToUnixTimeMilliseconds());
-            arguments[4] = quota;
-            arguments[5] = windows.PreviousStart;
-            arguments[6] = windows.Start;
-            arguments[7] = windows.End;
-            arguments[8] = windows.NextEnd;
+            arguments[3] = quota;
+            arguments[4] = windows.PreviousStart;
+            arguments[5] = windows.Start;
+            arguments[6] = windows.End;
+            arguments[7] = windows.NextEnd;
         }
         else
         {
-            arguments[4] = RedisValue.EmptyString;
+            for (var i = 3; i < TokenBucketScript.FirstCostArgument; i++)
+            {
+                arguments[i] = RedisValue.EmptyString;
+            }
+        }
+
+        for (var i = 0; i < costs.Length; i++)
+        {
+            arguments[TokenBucketScript.FirstCostArgument + i] = costs[i];
         }
 
         return arguments;
     }
 
-    private static RateLimitDecision Parse(RedisResult result)
+    private static RateLimitDecision Parse(RedisResult[] reply, int offset)
     {
-        var values = (RedisResult[])result!;
-        var dailyRemaining = (long)values[3];
-        var dailyReset = (long)values[6];
+        var dailyRemaining = (long)reply[offset + 3];
+        var dailyReset = (long)reply[offset + 6];
         return new RateLimitDecision
         {
-            Allowed = (long)values[0] == 1,
-            Remaining = (long)values[1],
-            RetryAfter = TimeSpan.FromMilliseconds((long)values[2]),
+            Allowed = (long)reply[offset] == 1,
+            Remaining = (long)reply[offset + 1],
+            RetryAfter = TimeSpan.FromMilliseconds((long)reply[offset + 2]),
             DailyRemaining = dailyRemaining < 0 ? null : dailyRemaining,
-            DailyQuotaExhausted = (long)values[4] == 1,
-            ResetAfter = TimeSpan.FromMilliseconds((long)values[5]),
+            DailyQuotaExhausted = (long)reply[offset + 4] == 1,
+            ResetAfter = TimeSpan.FromMilliseconds((long)reply[offset + 5]),
             DailyResetAfter = dailyReset < 0 ? null : TimeSpan.FromMilliseconds(dailyReset),
         };
     }
@@ -303,8 +435,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
             SamplingDuration = breaker.SamplingDuration,
             BreakDuration = breaker.BreakDuration,
             StateProvider = _circuit,
-            ShouldHandle = static args => ValueTask.FromResult(
-                args.Outcome.Exception is RedisException or TimeoutException or TimeoutRejectedException),
+            ShouldHandle = static args => ValueTask.FromResult(args.Outcome.Exception is RedisException or TimeoutException),
             OnOpened = args =>
             {
                 RateLimitingLog.CircuitOpened(_logger, args.BreakDuration, _options.FailurePolicy, args.Outcome.Exception);
@@ -321,11 +452,8 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
                 return default;
             },
         });
-        if (_options.CommandTimeout != Timeout.InfiniteTimeSpan)
-        {
-            builder.AddTimeout(_options.CommandTimeout);
-        }
-
+        // The command timeout is not a Polly timeout strategy: see SharedDeadlines (a timer per call
+        // cost as much CPU as the rest of a decision).
         return builder.Build();
     }
 
@@ -350,4 +478,32 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
     }
 
     private sealed record ScriptCall(DistributedTokenBucket Owner, RedisKey Key, RedisValue[] Arguments);
+
+    private readonly record struct BatchKey(string Bucket, TokenBucketRule Rule);
+
+    /// <summary>The calls for one bucket and rule: whether one is on its way to Redis, and those waiting for it.</summary>
+    private sealed class Batch
+    {
+        public bool InFlight;
+        public List<Pending> Queue = [];
+    }
+
+    /// <summary>A call waiting for the next batch.</summary>
+    private sealed class Pending(int cost) : TaskCompletionSource<RateLimitDecision>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public int Cost { get; } = cost;
+
+        public async ValueTask<RateLimitDecision> WaitAsync(CancellationToken cancellationToken)
+        {
+            if (!cancellationToken.CanBeCanceled)
+            {
+                return await Task.ConfigureAwait(false);
+            }
+
+            // Cancelled while queued: the batch skips it. Once sent, its tokens may still be taken.
+            await using var registration = cancellationToken.Register(
+                static (state, token) => ((Pending)state!).TrySetCanceled(token), this).ConfigureAwait(false);
+            return await Task.ConfigureAwait(false);
+        }
+    }
 }

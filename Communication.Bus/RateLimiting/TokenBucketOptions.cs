@@ -35,6 +35,15 @@ public sealed class TokenBucketOptions
     /// </summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The most calls for one bucket decided by one script call. Calls for a bucket that arrive
+    /// while one is on its way to Redis wait for it and then go together, which divides the Redis
+    /// work per decision under contention (an idle bucket's call still goes at once). 1 sends every
+    /// call on its own. Default 64.
+    /// </summary>
+    [Range(1, 1000)]
+    public int MaxBatchSize { get; set; } = 64;
+
     /// <summary>The circuit breaker that stops calling a Redis that keeps failing.</summary>
     [ValidateObjectMembers]
     public TokenBucketCircuitBreakerOptions CircuitBreaker { get; set; } = new();

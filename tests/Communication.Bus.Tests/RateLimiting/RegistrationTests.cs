@@ -24,6 +24,7 @@ public sealed class RegistrationTests(RedisFixture redis)
             ["Bus:RateLimiting:CommandTimeout"] = "00:00:00.250",
             ["Bus:RateLimiting:CircuitBreaker:BreakDuration"] = "00:00:07",
             ["Bus:RateLimiting:CircuitBreaker:MinimumThroughput"] = "3",
+            ["Bus:RateLimiting:MaxBatchSize"] = "8",
         }, o => o.CircuitBreaker.FailureRatio = 0.75);
         await host.StartAsync(Ct);
 
@@ -34,6 +35,7 @@ public sealed class RegistrationTests(RedisFixture redis)
         Assert.Equal(TimeSpan.FromMilliseconds(250), options.CommandTimeout);
         Assert.Equal(TimeSpan.FromSeconds(7), options.CircuitBreaker.BreakDuration);
         Assert.Equal(3, options.CircuitBreaker.MinimumThroughput);
+        Assert.Equal(8, options.MaxBatchSize);
         Assert.Equal(0.75, options.CircuitBreaker.FailureRatio);
 
         var tokens = host.Services.GetRequiredService<IDistributedTokenBucket>();
@@ -52,6 +54,7 @@ public sealed class RegistrationTests(RedisFixture redis)
         Assert.Equal(TokenBucketTimeSource.Server, options.TimeSource);
         Assert.Equal(RateLimitFailurePolicy.FailOpen, options.FailurePolicy);
         Assert.Equal(TimeSpan.FromSeconds(1), options.CommandTimeout);
+        Assert.Equal(64, options.MaxBatchSize);
         Assert.Equal(0.5, options.CircuitBreaker.FailureRatio);
         Assert.Equal(5, options.CircuitBreaker.MinimumThroughput);
         Assert.Equal(TimeSpan.FromSeconds(10), options.CircuitBreaker.SamplingDuration);
@@ -65,6 +68,7 @@ public sealed class RegistrationTests(RedisFixture redis)
         {
             ["Bus:RateLimiting:KeyPrefix"] = "bad{prefix}",
             ["Bus:RateLimiting:CommandTimeout"] = "00:00:00",
+            ["Bus:RateLimiting:MaxBatchSize"] = "0",
             ["Bus:RateLimiting:CircuitBreaker:MinimumThroughput"] = "1",
             ["Bus:RateLimiting:CircuitBreaker:BreakDuration"] = "00:00:00.100",
         });
@@ -73,6 +77,7 @@ public sealed class RegistrationTests(RedisFixture redis)
 
         Assert.Contains(error.Failures, f => f.Contains(nameof(TokenBucketOptions.KeyPrefix), StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains(nameof(TokenBucketOptions.CommandTimeout), StringComparison.Ordinal));
+        Assert.Contains(error.Failures, f => f.Contains(nameof(TokenBucketOptions.MaxBatchSize), StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains(nameof(TokenBucketCircuitBreakerOptions.MinimumThroughput), StringComparison.Ordinal));
         Assert.Contains(error.Failures, f => f.Contains(nameof(TokenBucketCircuitBreakerOptions.BreakDuration), StringComparison.Ordinal));
     }

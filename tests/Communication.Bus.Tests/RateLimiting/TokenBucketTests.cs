@@ -187,6 +187,27 @@ public sealed class TokenBucketTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task A_value_of_another_type_or_layout_is_replaced_by_a_full_bucket()
+    {
+        using var tokens = redis.CreateBucket();
+        var db = redis.Redis.GetDatabase();
+        var rule = new TokenBucketRule(Capacity: 3, RefillPerSecond: 0.001);
+        var hashBucket = RedisFixture.NewBucket();
+        var textBucket = RedisFixture.NewBucket();
+        await db.HashSetAsync(tokens.KeyFor(hashBucket), "t", "0");
+        await db.StringSetAsync(tokens.KeyFor(textBucket), "0 0 0 0 0");
+
+        foreach (var bucket in new[] { hashBucket, textBucket })
+        {
+            var decision = await tokens.TryAcquireAsync(bucket, rule, 1, Ct);
+            Assert.True(decision.Allowed);
+            Assert.False(decision.FromFallback);
+            Assert.Equal(2, decision.Remaining);
+            Assert.Equal(RedisType.String, await db.KeyTypeAsync(tokens.KeyFor(bucket)));
+        }
+    }
+
+    [Fact]
     public async Task Caller_cancellation_is_not_a_fallback()
     {
         using var tokens = redis.CreateBucket();
