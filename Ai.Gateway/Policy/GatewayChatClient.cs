@@ -44,11 +44,6 @@ public sealed partial class GatewayChatClient(
         for (var i = 0; i < chain.Count; i++)
         {
             var model = chain[i];
-            if (!Admit(model, context))
-            {
-                continue;
-            }
-
             try
             {
                 var response = await resilience.Pipeline(model.Id).ExecuteAsync(
@@ -59,8 +54,7 @@ public sealed partial class GatewayChatClient(
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
-                failures.Add(model, ex);
-                await usage.RecordFailureAsync(model.Id);
+                await FailedAsync(model, ex, failures, context);
             }
         }
 
@@ -78,10 +72,6 @@ public sealed partial class GatewayChatClient(
         for (var i = 0; i < chain.Count; i++)
         {
             var model = chain[i];
-            if (!Admit(model, context))
-            {
-                continue;
-            }
 
             // The policy covers opening the stream and its first update; after that the answer is
             // committed to this model (tokens already reached the caller).
@@ -107,8 +97,7 @@ public sealed partial class GatewayChatClient(
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
-                failures.Add(model, ex);
-                await usage.RecordFailureAsync(model.Id);
+                await FailedAsync(model, ex, failures, context);
                 continue;
             }
 
@@ -143,16 +132,18 @@ public sealed partial class GatewayChatClient(
     {
     }
 
-    private bool Admit(ModelDefinition model, GatewayCallContext context)
+    private async Task FailedAsync(ModelDefinition model, Exception ex, Failures failures, GatewayCallContext context)
     {
-        if (!resilience.IsOpen(model.Id))
+        if (ex is BrokenCircuitException)
         {
-            return true;
+            // Polly refused the call without running it: the model failed too often lately. It lets
+            // one trial call through once the break is over.
+            context.Record(new AttemptRecord(model.Id, providers.ServingProvider(model), AttemptRecord.CircuitOpen, 0,
+                "The model's circuit is open after repeated failures; skipped."));
         }
 
-        context.Record(new AttemptRecord(model.Id, providers.ServingProvider(model), AttemptRecord.CircuitOpen, 0,
-            "The model's circuit is open after repeated failures; skipped."));
-        return false;
+        failures.Add(model, ex);
+        await usage.RecordFailureAsync(model.Id);
     }
 
     /// <summary>One try: wait for a rate-limit token, call the provider, record the outcome.</summary>

@@ -16,23 +16,29 @@ namespace Ai.Gateway.Policy;
 /// </summary>
 public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, TimeProvider time)
 {
-    private readonly ConcurrentDictionary<string, (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)> _models = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Entry> _models = new(StringComparer.Ordinal);
+
+    private sealed record Entry(ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)
+    {
+        public DateTimeOffset OpenedAt { get; set; }
+    }
 
     public ResiliencePipeline Pipeline(string model) => Get(model).Pipeline;
 
-    /// <summary>closed, open, half-open or isolated.</summary>
+    /// <summary>
+    /// closed, open, half-open or isolated. An open circuit whose break is over shows as half-open:
+    /// the next call is its trial.
+    /// </summary>
     public string CircuitState(string model) => _models.TryGetValue(model, out var entry)
         ? entry.State.CircuitState switch
         {
+            Polly.CircuitBreaker.CircuitState.Open when time.GetUtcNow() - entry.OpenedAt >= options.Value.BreakerBreakDuration => "half-open",
             Polly.CircuitBreaker.CircuitState.Open => "open",
             Polly.CircuitBreaker.CircuitState.HalfOpen => "half-open",
             Polly.CircuitBreaker.CircuitState.Isolated => "isolated",
             _ => "closed",
         }
         : "closed";
-
-    public bool IsOpen(string model) =>
-        _models.TryGetValue(model, out var entry) && entry.State.CircuitState is Polly.CircuitBreaker.CircuitState.Open or Polly.CircuitBreaker.CircuitState.Isolated;
 
     /// <summary>Whether a failure is worth another try of the same model.</summary>
     public static bool IsTransient(Exception exception, TimeSpan maxRetryDelay) => exception switch
@@ -42,10 +48,11 @@ public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, Time
         _ => false,
     };
 
-    private (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State) Get(string model) => _models.GetOrAdd(model, _ =>
+    private Entry Get(string model) => _models.GetOrAdd(model, _ =>
     {
         var policy = options.Value;
         var state = new CircuitBreakerStateProvider();
+        Entry? entry = null;
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -66,6 +73,11 @@ public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, Time
                 SamplingDuration = policy.BreakerSamplingDuration,
                 BreakDuration = policy.BreakerBreakDuration,
                 StateProvider = state,
+                OnOpened = _ =>
+                {
+                    entry!.OpenedAt = time.GetUtcNow();
+                    return ValueTask.CompletedTask;
+                },
                 // Only failures that say "this model is unhealthy" count; a bad request or a
                 // per-minute 429 does not.
                 ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is
@@ -74,6 +86,6 @@ public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, Time
             })
             .AddTimeout(policy.AttemptTimeout)
             .Build();
-        return (pipeline, state);
+        return entry = new Entry(pipeline, state);
     });
 }
