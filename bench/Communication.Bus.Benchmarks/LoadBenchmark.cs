@@ -56,7 +56,9 @@ internal static class LoadBenchmark
         Console.WriteLine("| --- | ---: | --- |");
         Console.WriteLine($"| raw XADD/XREADGROUP/XACK | {rawMedian:F0} | {string.Join(", ", raw.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} |");
         Console.WriteLine($"| signed publish → handle → ack | {signedMedian:F0} | {string.Join(", ", signed.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} |");
-        Console.WriteLine($"| ratio (signed / raw) | {signedMedian / rawMedian:F2} | goal ≥ 0.50 |");
+        var ratios = raw.Zip(signed, (r, s) => s / r).ToList();
+        Console.WriteLine($"| ratio of the medians (signed / raw) | {signedMedian / rawMedian:F2} | goal ≥ 0.50 |");
+        Console.WriteLine($"| median of the per-run ratios | {Median(ratios):F2} | {string.Join(", ", ratios.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} |");
         return 0;
     }
 
