@@ -494,13 +494,13 @@ internal sealed class RedisSubscription : IBusSubscription
                         envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
                         envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
                         envelope.Meta, keyId, deliveries, entry.Id.ToString());
-                    _ = RunAsync(entry, HandleAsync(entry, message), workReleasesSlot: true);
+                    _ = HandleAsync(entry, message);
                     break;
             }
         }
     }
 
-    private async Task RunAsync(StreamEntry entry, Task work, bool workReleasesSlot = false)
+    private async Task RunAsync(StreamEntry entry, Task work)
     {
         try
         {
@@ -513,7 +513,7 @@ internal sealed class RedisSubscription : IBusSubscription
         }
         finally
         {
-            Complete(entry, releaseSlot: !workReleasesSlot);
+            Complete(entry);
         }
     }
 
@@ -589,107 +589,104 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
 
-    /// <summary>Runs the handler; releases the entry's slot when the handler is done (the acknowledgement follows).</summary>
+    /// <summary>
+    /// Runs the handler and acknowledges or dead-letters the entry. The entry's slot is released as soon as the handler
+    /// is done; the entry stays tracked (heartbeats, graceful stop) until it is acknowledged.
+    /// </summary>
     private async Task HandleAsync(StreamEntry entry, BusMessage message)
     {
         var slotHeld = true;
         try
         {
-            await HandleCoreAsync(entry, message, () =>
-            {
-                slotHeld = false;
-                _slots.Release();
-            }).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (slotHeld)
-            {
-                _slots.Release();
-            }
-        }
-    }
-
-    private async Task HandleCoreAsync(StreamEntry entry, BusMessage message, Action handlerDone)
-    {
-        _bus.Metrics.Delivered.Add(1, _tags);
-        if (message.Qos == QualityOfService.AtMostOnce)
-        {
-            await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            _bus.Metrics.Acked.Add(1, _tags);
-        }
-
-        using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
-        var started = Stopwatch.GetTimestamp();
-        Exception? failure = null;
-        var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
-        context.Properties.Set(MessageKey, message);
-        try
-        {
-            await _pipeline.ExecuteAsync(
-                static async (ctx, state) => await state.Handler(state.Message, ctx.CancellationToken).ConfigureAwait(false),
-                context,
-                (Handler: _handler, Message: message)).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-        finally
-        {
-            handlerDone();
-            ResilienceContextPool.Shared.Return(context);
-            _bus.Metrics.HandlerDuration.Record(
-                Stopwatch.GetElapsedTime(started).TotalSeconds,
-                _tags[0], _tags[1], new KeyValuePair<string, object?>(BusTags.ErrorType, failure?.GetType().FullName));
-        }
-
-        if (failure is null)
-        {
-            if (message.Qos == QualityOfService.ExactlyOnce)
-            {
-                // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
-                await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
-                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            }
-            else if (message.Qos == QualityOfService.AtLeastOnce)
+            _bus.Metrics.Delivered.Add(1, _tags);
+            if (message.Qos == QualityOfService.AtMostOnce)
             {
                 await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            }
-
-            if (message.Qos != QualityOfService.AtMostOnce)
-            {
                 _bus.Metrics.Acked.Add(1, _tags);
             }
 
-            activity?.SetStatus(ActivityStatusCode.Ok);
-            return;
-        }
+            using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
+            var started = Stopwatch.GetTimestamp();
+            Exception? failure = null;
+            var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
+            context.Properties.Set(MessageKey, message);
+            try
+            {
+                await _pipeline.ExecuteAsync(
+                    static (ctx, state) => new ValueTask(state.Handler(state.Message, ctx.CancellationToken)),
+                    context,
+                    (Handler: _handler, Message: message)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                slotHeld = false;
+                _slots.Release();
+                ResilienceContextPool.Shared.Return(context);
+                _bus.Metrics.HandlerDuration.Record(
+                    Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    _tags[0], _tags[1], new KeyValuePair<string, object?>(BusTags.ErrorType, failure?.GetType().FullName));
+            }
 
-        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-        activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
-        activity?.AddException(failure);
-        if (message.Qos == QualityOfService.AtMostOnce)
-        {
-            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
-            return; // acknowledged before handling: lost by design
-        }
+            if (failure is null)
+            {
+                if (message.Qos == QualityOfService.ExactlyOnce)
+                {
+                    // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
+                    await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
+                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                }
+                else if (message.Qos == QualityOfService.AtLeastOnce)
+                {
+                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                }
 
-        if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))
-        {
-            return; // stays pending; redelivered once the breaker closes or by another consumer
-        }
+                if (message.Qos != QualityOfService.AtMostOnce)
+                {
+                    _bus.Metrics.Acked.Add(1, _tags);
+                }
 
-        if (message.DeliveryCount >= _options.MaxDeliveries)
-        {
-            Log.MaxDeliveriesReached(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
-            await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
-                $"the handler failed on delivery {message.DeliveryCount} of {_options.MaxDeliveries}: {failure.GetType().FullName}: {failure.Message}",
-                message.DeliveryCount, rejected: false).ConfigureAwait(false);
+                activity?.SetStatus(ActivityStatusCode.Ok);
+                return;
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+            activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
+            activity?.AddException(failure);
+            if (message.Qos == QualityOfService.AtMostOnce)
+            {
+                Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+                return; // acknowledged before handling: lost by design
+            }
+
+            if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))
+            {
+                return; // stays pending; redelivered once the breaker closes or by another consumer
+            }
+
+            if (message.DeliveryCount >= _options.MaxDeliveries)
+            {
+                Log.MaxDeliveriesReached(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+                await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
+                    $"the handler failed on delivery {message.DeliveryCount} of {_options.MaxDeliveries}: {failure.GetType().FullName}: {failure.Message}",
+                    message.DeliveryCount, rejected: false).ConfigureAwait(false);
+            }
+            else
+            {
+                Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            }
         }
-        else
+        catch (Exception ex)
         {
-            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            LastErrorIfRedis(ex);
+            Log.ProcessingFailed(_logger, ex, Topic, Group, entry.Id.ToString());
+        }
+        finally
+        {
+            Complete(entry, releaseSlot: slotHeld);
         }
     }
 
