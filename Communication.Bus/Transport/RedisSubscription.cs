@@ -95,6 +95,9 @@ internal sealed class RedisSubscription : IBusSubscription
     {
         await EnsureGroupAsync().ConfigureAwait(false);
         await _bus.Redis.GetSubscriber().SubscribeAsync(_notifyChannel, _onNotify).ConfigureAwait(false);
+
+        // A publisher may have skipped its poke just before this group existed: start polling fast.
+        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
         _loop = Task.Run(RunLoopAsync);
         _heartbeat = Task.Run(RunHeartbeatAsync);
         Log.Subscribed(_logger, Topic, Group, Consumer);
