@@ -34,7 +34,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly RedisChannel _notifyChannel;
     private readonly ResiliencePipeline _pipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
-    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _slotFreed = new(0, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<RedisValue, byte> _inFlight = new();
     private readonly CancellationTokenSource _stopReading = new();
@@ -50,6 +50,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
     private long _fastPollUntil;
+    private int _freeSlots;
     private int _active;
     private readonly Lock _ackLock = new();
     private List<RedisValue> _pendingAcks = [];
@@ -73,7 +74,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _stream = BusProtocol.StreamKey(topic);
         _dlq = BusProtocol.DeadLetterStreamKey(topic);
         _notifyChannel = RedisChannel.Literal(BusProtocol.NotifyChannel(topic));
-        _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        _freeSlots = options.Concurrency;
         _batchSize = Math.Min(options.Concurrency, 100);
         _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
         _tags = [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
@@ -227,6 +228,40 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
+    /// <summary>Takes up to <paramref name="max"/> free handler slots (lock-free); 0 when none is free.</summary>
+    private int TakeSlots(int max)
+    {
+        while (true)
+        {
+            var free = Volatile.Read(ref _freeSlots);
+            if (free == 0)
+            {
+                return 0;
+            }
+
+            var take = Math.Min(free, max);
+            if (Interlocked.CompareExchange(ref _freeSlots, free - take, free) == free)
+            {
+                return take;
+            }
+        }
+    }
+
+    /// <summary>Returns slots; wakes the loop when slots become free after none was.</summary>
+    private void ReleaseSlots(int count)
+    {
+        if (Interlocked.Add(ref _freeSlots, count) == count && _slotFreed.CurrentCount == 0)
+        {
+            try
+            {
+                _slotFreed.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
     private void Wake()
     {
         Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
@@ -264,15 +299,10 @@ internal sealed class RedisSubscription : IBusSubscription
                         continue;
                     }
 
-                    while (!await _slots.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false))
+                    while ((taken = TakeSlots(_batchSize)) == 0)
                     {
+                        await _slotFreed.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false);
                         Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
-                    }
-
-                    taken = 1;
-                    while (taken < _batchSize && _slots.Wait(0))
-                    {
-                        taken++;
                     }
 
                     var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
@@ -297,7 +327,7 @@ internal sealed class RedisSubscription : IBusSubscription
                     taken -= batch.Count;
                     if (taken > 0)
                     {
-                        _slots.Release(taken);
+                        ReleaseSlots(taken);
                         taken = 0;
                     }
 
@@ -354,7 +384,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 {
                     if (taken > 0)
                     {
-                        _slots.Release(taken);
+                        ReleaseSlots(taken);
                     }
                 }
             }
@@ -525,7 +555,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _inFlight.TryRemove(entry.Id, out _);
         if (releaseSlot)
         {
-            _slots.Release();
+            ReleaseSlots(1);
         }
 
         if (Interlocked.Decrement(ref _active) == 0 && _stopping)
@@ -627,7 +657,7 @@ internal sealed class RedisSubscription : IBusSubscription
             finally
             {
                 slotHeld = false;
-                _slots.Release();
+                ReleaseSlots(1);
                 ResilienceContextPool.Shared.Return(context);
                 _bus.Metrics.HandlerDuration.Record(
                     Stopwatch.GetElapsedTime(started).TotalSeconds,
