@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -19,38 +18,31 @@ internal static class EnvelopeCodec
     public static Envelope? TryRead(NameValueEntry[] values, string expectedTopic, EnvelopeLimits limits, List<EnvelopeError> errors, out bool unsigned)
     {
         unsigned = false;
-        string? v = null, id = null, ts = null, type = null, qos = null, topic = null, from = null, to = null,
-            correlationId = null, replyTo = null, meta = null, keyId = null, sig = null;
-        ReadOnlyMemory<byte>? payload = null;
+        string? v = null, id = null, ts = null, type = null, qos = null, topic = null, from = null,
+            correlationId = null, replyTo = null, keyId = null, sig = null;
+        ReadOnlyMemory<byte>? payload = null, to = null, meta = null;
 
         foreach (var entry in values)
         {
-            var name = (string?)entry.Name;
-            switch (name)
+            // Field names are matched on their bytes: no string per name on the hot path.
+            var name = ((ReadOnlyMemory<byte>)entry.Name).Span;
+            switch (name.Length)
             {
-                case BusProtocol.Fields.Version: Set(ref v, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Id: Set(ref id, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Timestamp: Set(ref ts, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Type: Set(ref type, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Qos: Set(ref qos, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Topic: Set(ref topic, entry.Value, name, errors); break;
-                case BusProtocol.Fields.From: Set(ref from, entry.Value, name, errors); break;
-                case BusProtocol.Fields.To: Set(ref to, entry.Value, name, errors); break;
-                case BusProtocol.Fields.CorrelationId: Set(ref correlationId, entry.Value, name, errors); break;
-                case BusProtocol.Fields.ReplyTo: Set(ref replyTo, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Meta: Set(ref meta, entry.Value, name, errors); break;
-                case BusProtocol.Fields.KeyId: Set(ref keyId, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Signature: Set(ref sig, entry.Value, name, errors); break;
-                case BusProtocol.Fields.Payload:
-                    if (payload is not null)
-                    {
-                        errors.Add(new(name, "appears more than once"));
-                    }
-
-                    payload = (ReadOnlyMemory<byte>)entry.Value;
-                    break;
-                default:
-                    break; // unknown fields are ignored (forward compatibility)
+                case 1 when name[0] == (byte)'v': Set(ref v, entry.Value, BusProtocol.Fields.Version, errors); break;
+                case 2 when name.SequenceEqual("id"u8): Set(ref id, entry.Value, BusProtocol.Fields.Id, errors); break;
+                case 2 when name.SequenceEqual("ts"u8): Set(ref ts, entry.Value, BusProtocol.Fields.Timestamp, errors); break;
+                case 2 when name.SequenceEqual("to"u8): SetBytes(ref to, entry.Value, BusProtocol.Fields.To, errors); break;
+                case 3 when name.SequenceEqual("qos"u8): Set(ref qos, entry.Value, BusProtocol.Fields.Qos, errors); break;
+                case 3 when name.SequenceEqual("sig"u8): Set(ref sig, entry.Value, BusProtocol.Fields.Signature, errors); break;
+                case 4 when name.SequenceEqual("type"u8): Set(ref type, entry.Value, BusProtocol.Fields.Type, errors); break;
+                case 4 when name.SequenceEqual("from"u8): Set(ref from, entry.Value, BusProtocol.Fields.From, errors); break;
+                case 4 when name.SequenceEqual("meta"u8): SetBytes(ref meta, entry.Value, BusProtocol.Fields.Meta, errors); break;
+                case 5 when name.SequenceEqual("topic"u8): Set(ref topic, entry.Value, BusProtocol.Fields.Topic, errors); break;
+                case 5 when name.SequenceEqual("keyId"u8): Set(ref keyId, entry.Value, BusProtocol.Fields.KeyId, errors); break;
+                case 7 when name.SequenceEqual("payload"u8): SetBytes(ref payload, entry.Value, BusProtocol.Fields.Payload, errors); break;
+                case 7 when name.SequenceEqual("replyTo"u8): Set(ref replyTo, entry.Value, BusProtocol.Fields.ReplyTo, errors); break;
+                case 13 when name.SequenceEqual("correlationId"u8): Set(ref correlationId, entry.Value, BusProtocol.Fields.CorrelationId, errors); break;
+                default: break; // unknown fields are ignored (forward compatibility)
             }
         }
 
@@ -99,7 +91,7 @@ internal static class EnvelopeCodec
         }
 
         ValidateName(BusProtocol.Fields.From, from, required: true, errors);
-        var recipients = to is null ? null : ParseRecipients(to, errors);
+        var recipients = to is null ? null : ParseRecipients(to.Value.Span, errors);
         if (to is null)
         {
             errors.Add(new(BusProtocol.Fields.To, "is missing"));
@@ -111,7 +103,7 @@ internal static class EnvelopeCodec
             errors.Add(new(BusProtocol.Fields.ReplyTo, "must be empty or a topic matching ^[A-Za-z0-9._:-]{1,200}$"));
         }
 
-        var metaMap = meta is null ? [] : ParseMeta(meta, errors);
+        var metaMap = meta is null ? [] : ParseMeta(meta.Value.Span, errors);
         if (payload is null)
         {
             errors.Add(new(BusProtocol.Fields.Payload, "is missing"));
@@ -293,6 +285,16 @@ internal static class EnvelopeCodec
         field = (string?)value ?? "";
     }
 
+    private static void SetBytes(ref ReadOnlyMemory<byte>? field, RedisValue value, string name, List<EnvelopeError> errors)
+    {
+        if (field is not null)
+        {
+            errors.Add(new(name, "appears more than once"));
+        }
+
+        field = (ReadOnlyMemory<byte>)value;
+    }
+
     private static void ValidateId(string? id, List<EnvelopeError> errors)
     {
         if (string.IsNullOrEmpty(id))
@@ -354,11 +356,11 @@ internal static class EnvelopeCodec
         }
     }
 
-    private static string[]? ParseRecipients(string to, List<EnvelopeError> errors)
+    private static string[]? ParseRecipients(ReadOnlySpan<byte> to, List<EnvelopeError> errors)
     {
         try
         {
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(to));
+            var reader = new Utf8JsonReader(to);
             if (!reader.Read())
             {
                 errors.Add(new(BusProtocol.Fields.To, "is not JSON"));
@@ -415,17 +417,17 @@ internal static class EnvelopeCodec
         }
     }
 
-    private static Dictionary<string, string> ParseMeta(string meta, List<EnvelopeError> errors)
+    private static Dictionary<string, string> ParseMeta(ReadOnlySpan<byte> meta, List<EnvelopeError> errors)
     {
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (meta.Length == 0)
+        if (meta.IsEmpty)
         {
             return result;
         }
 
         try
         {
-            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(meta));
+            var reader = new Utf8JsonReader(meta);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
                 errors.Add(new(BusProtocol.Fields.Meta, "must be a JSON object of strings"));

@@ -132,8 +132,8 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         try
         {
             var entryId = await _publishPipeline.ExecuteAsync(
-                static async (_, state) => await state.Database.StreamAddAsync(
-                    state.Key, state.Fields, maxLength: state.MaxLength, useApproximateMaxLength: true).ConfigureAwait(false),
+                static (_, state) => new ValueTask<RedisValue>(state.Database.StreamAddAsync(
+                    state.Key, state.Fields, maxLength: state.MaxLength, useApproximateMaxLength: true)),
                 context,
                 (Database, Key: (RedisKey)key, Fields: fields, MaxLength: (int?)Math.Min(Settings.StreamMaxLength, int.MaxValue))).ConfigureAwait(false);
 

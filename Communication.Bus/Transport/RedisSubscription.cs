@@ -34,7 +34,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly RedisChannel _notifyChannel;
     private readonly ResiliencePipeline _pipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
-    private readonly SemaphoreSlim _slots;
+    private readonly SemaphoreSlim _slotFreed = new(0, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<RedisValue, byte> _inFlight = new();
     private readonly CancellationTokenSource _stopReading = new();
@@ -50,6 +50,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
     private long _fastPollUntil;
+    private int _freeSlots;
     private int _active;
     private readonly Lock _ackLock = new();
     private List<RedisValue> _pendingAcks = [];
@@ -73,7 +74,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _stream = BusProtocol.StreamKey(topic);
         _dlq = BusProtocol.DeadLetterStreamKey(topic);
         _notifyChannel = RedisChannel.Literal(BusProtocol.NotifyChannel(topic));
-        _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
+        _freeSlots = options.Concurrency;
         _batchSize = Math.Min(options.Concurrency, 100);
         _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
         _tags = [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
@@ -95,6 +96,9 @@ internal sealed class RedisSubscription : IBusSubscription
     {
         await EnsureGroupAsync().ConfigureAwait(false);
         await _bus.Redis.GetSubscriber().SubscribeAsync(_notifyChannel, _onNotify).ConfigureAwait(false);
+
+        // A publisher may have skipped its poke just before this group existed: start polling fast.
+        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
         _loop = Task.Run(RunLoopAsync);
         _heartbeat = Task.Run(RunHeartbeatAsync);
         Log.Subscribed(_logger, Topic, Group, Consumer);
@@ -224,6 +228,40 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
+    /// <summary>Takes up to <paramref name="max"/> free handler slots (lock-free); 0 when none is free.</summary>
+    private int TakeSlots(int max)
+    {
+        while (true)
+        {
+            var free = Volatile.Read(ref _freeSlots);
+            if (free == 0)
+            {
+                return 0;
+            }
+
+            var take = Math.Min(free, max);
+            if (Interlocked.CompareExchange(ref _freeSlots, free - take, free) == free)
+            {
+                return take;
+            }
+        }
+    }
+
+    /// <summary>Returns slots; wakes the loop when slots become free after none was.</summary>
+    private void ReleaseSlots(int count)
+    {
+        if (Interlocked.Add(ref _freeSlots, count) == count && _slotFreed.CurrentCount == 0)
+        {
+            try
+            {
+                _slotFreed.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+            }
+        }
+    }
+
     private void Wake()
     {
         Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
@@ -261,15 +299,10 @@ internal sealed class RedisSubscription : IBusSubscription
                         continue;
                     }
 
-                    while (!await _slots.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false))
+                    while ((taken = TakeSlots(_batchSize)) == 0)
                     {
+                        await _slotFreed.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false);
                         Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
-                    }
-
-                    taken = 1;
-                    while (taken < _batchSize && _slots.Wait(0))
-                    {
-                        taken++;
                     }
 
                     var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
@@ -294,7 +327,7 @@ internal sealed class RedisSubscription : IBusSubscription
                     taken -= batch.Count;
                     if (taken > 0)
                     {
-                        _slots.Release(taken);
+                        ReleaseSlots(taken);
                         taken = 0;
                     }
 
@@ -351,7 +384,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 {
                     if (taken > 0)
                     {
-                        _slots.Release(taken);
+                        ReleaseSlots(taken);
                     }
                 }
             }
@@ -494,13 +527,13 @@ internal sealed class RedisSubscription : IBusSubscription
                         envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
                         envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
                         envelope.Meta, keyId, deliveries, entry.Id.ToString());
-                    _ = RunAsync(entry, HandleAsync(entry, message), workReleasesSlot: true);
+                    _ = HandleAsync(entry, message);
                     break;
             }
         }
     }
 
-    private async Task RunAsync(StreamEntry entry, Task work, bool workReleasesSlot = false)
+    private async Task RunAsync(StreamEntry entry, Task work)
     {
         try
         {
@@ -513,7 +546,7 @@ internal sealed class RedisSubscription : IBusSubscription
         }
         finally
         {
-            Complete(entry, releaseSlot: !workReleasesSlot);
+            Complete(entry);
         }
     }
 
@@ -522,7 +555,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _inFlight.TryRemove(entry.Id, out _);
         if (releaseSlot)
         {
-            _slots.Release();
+            ReleaseSlots(1);
         }
 
         if (Interlocked.Decrement(ref _active) == 0 && _stopping)
@@ -589,107 +622,104 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
 
-    /// <summary>Runs the handler; releases the entry's slot when the handler is done (the acknowledgement follows).</summary>
+    /// <summary>
+    /// Runs the handler and acknowledges or dead-letters the entry. The entry's slot is released as soon as the handler
+    /// is done; the entry stays tracked (heartbeats, graceful stop) until it is acknowledged.
+    /// </summary>
     private async Task HandleAsync(StreamEntry entry, BusMessage message)
     {
         var slotHeld = true;
         try
         {
-            await HandleCoreAsync(entry, message, () =>
-            {
-                slotHeld = false;
-                _slots.Release();
-            }).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (slotHeld)
-            {
-                _slots.Release();
-            }
-        }
-    }
-
-    private async Task HandleCoreAsync(StreamEntry entry, BusMessage message, Action handlerDone)
-    {
-        _bus.Metrics.Delivered.Add(1, _tags);
-        if (message.Qos == QualityOfService.AtMostOnce)
-        {
-            await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            _bus.Metrics.Acked.Add(1, _tags);
-        }
-
-        using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
-        var started = Stopwatch.GetTimestamp();
-        Exception? failure = null;
-        var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
-        context.Properties.Set(MessageKey, message);
-        try
-        {
-            await _pipeline.ExecuteAsync(
-                static async (ctx, state) => await state.Handler(state.Message, ctx.CancellationToken).ConfigureAwait(false),
-                context,
-                (Handler: _handler, Message: message)).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            failure = ex;
-        }
-        finally
-        {
-            handlerDone();
-            ResilienceContextPool.Shared.Return(context);
-            _bus.Metrics.HandlerDuration.Record(
-                Stopwatch.GetElapsedTime(started).TotalSeconds,
-                _tags[0], _tags[1], new KeyValuePair<string, object?>(BusTags.ErrorType, failure?.GetType().FullName));
-        }
-
-        if (failure is null)
-        {
-            if (message.Qos == QualityOfService.ExactlyOnce)
-            {
-                // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
-                await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
-                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            }
-            else if (message.Qos == QualityOfService.AtLeastOnce)
+            _bus.Metrics.Delivered.Add(1, _tags);
+            if (message.Qos == QualityOfService.AtMostOnce)
             {
                 await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
-            }
-
-            if (message.Qos != QualityOfService.AtMostOnce)
-            {
                 _bus.Metrics.Acked.Add(1, _tags);
             }
 
-            activity?.SetStatus(ActivityStatusCode.Ok);
-            return;
-        }
+            using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
+            var started = Stopwatch.GetTimestamp();
+            Exception? failure = null;
+            var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
+            context.Properties.Set(MessageKey, message);
+            try
+            {
+                await _pipeline.ExecuteAsync(
+                    static (ctx, state) => new ValueTask(state.Handler(state.Message, ctx.CancellationToken)),
+                    context,
+                    (Handler: _handler, Message: message)).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+            finally
+            {
+                slotHeld = false;
+                ReleaseSlots(1);
+                ResilienceContextPool.Shared.Return(context);
+                _bus.Metrics.HandlerDuration.Record(
+                    Stopwatch.GetElapsedTime(started).TotalSeconds,
+                    _tags[0], _tags[1], new KeyValuePair<string, object?>(BusTags.ErrorType, failure?.GetType().FullName));
+            }
 
-        activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-        activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
-        activity?.AddException(failure);
-        if (message.Qos == QualityOfService.AtMostOnce)
-        {
-            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
-            return; // acknowledged before handling: lost by design
-        }
+            if (failure is null)
+            {
+                if (message.Qos == QualityOfService.ExactlyOnce)
+                {
+                    // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
+                    await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
+                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                }
+                else if (message.Qos == QualityOfService.AtLeastOnce)
+                {
+                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                }
 
-        if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))
-        {
-            return; // stays pending; redelivered once the breaker closes or by another consumer
-        }
+                if (message.Qos != QualityOfService.AtMostOnce)
+                {
+                    _bus.Metrics.Acked.Add(1, _tags);
+                }
 
-        if (message.DeliveryCount >= _options.MaxDeliveries)
-        {
-            Log.MaxDeliveriesReached(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
-            await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
-                $"the handler failed on delivery {message.DeliveryCount} of {_options.MaxDeliveries}: {failure.GetType().FullName}: {failure.Message}",
-                message.DeliveryCount, rejected: false).ConfigureAwait(false);
+                activity?.SetStatus(ActivityStatusCode.Ok);
+                return;
+            }
+
+            activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
+            activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
+            activity?.AddException(failure);
+            if (message.Qos == QualityOfService.AtMostOnce)
+            {
+                Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+                return; // acknowledged before handling: lost by design
+            }
+
+            if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))
+            {
+                return; // stays pending; redelivered once the breaker closes or by another consumer
+            }
+
+            if (message.DeliveryCount >= _options.MaxDeliveries)
+            {
+                Log.MaxDeliveriesReached(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+                await DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
+                    $"the handler failed on delivery {message.DeliveryCount} of {_options.MaxDeliveries}: {failure.GetType().FullName}: {failure.Message}",
+                    message.DeliveryCount, rejected: false).ConfigureAwait(false);
+            }
+            else
+            {
+                Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            }
         }
-        else
+        catch (Exception ex)
         {
-            Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
+            LastErrorIfRedis(ex);
+            Log.ProcessingFailed(_logger, ex, Topic, Group, entry.Id.ToString());
+        }
+        finally
+        {
+            Complete(entry, releaseSlot: slotHeld);
         }
     }
 

@@ -4,7 +4,8 @@ namespace Communication.Bus;
 internal static class Scripts
 {
     /// <summary>
-    /// Replay protection and the exactly-once check for a batch of entries, in one round trip.
+    /// Replay protection and the exactly-once check for a batch of entries, in one round trip
+    /// (<c>SET NX GET</c> needs Redis 7.0 or later).
     /// KEYS: seen key 1, done key 1, seen key 2, done key 2, ... ARGV[1] seen TTL (ms); then per entry i:
     /// ARGV[3i-1] stream entry id, ARGV[3i] '1' when the timestamp is within the tolerance, ARGV[3i+1] '1' for exactly-once.
     /// Returns one code per entry: 1 handle, 0 replayed (the id was accepted from another entry), -1 stale (never
@@ -17,13 +18,17 @@ internal static class Scripts
           local seenKey, doneKey = KEYS[2 * i - 1], KEYS[2 * i]
           local entry, fresh, once = ARGV[3 * i - 1], ARGV[3 * i], ARGV[3 * i + 1]
           local r
-          local seen = redis.call('GET', seenKey)
+          local seen
+          if fresh == '1' then
+            seen = redis.call('SET', seenKey, entry, 'NX', 'PX', ttl, 'GET')
+          else
+            seen = redis.call('GET', seenKey)
+          end
           if seen then
             if seen ~= entry then r = 0 else redis.call('PEXPIRE', seenKey, ttl); r = 1 end
           elseif fresh ~= '1' then
             r = -1
           else
-            redis.call('SET', seenKey, entry, 'PX', ttl)
             r = 1
           end
           if r == 1 and once == '1' and redis.call('EXISTS', doneKey) == 1 then r = 2 end

@@ -37,15 +37,19 @@ internal static class LoadBenchmark
 
         var raw = new List<double>();
         var signed = new List<double>();
+        var rawCpu = new List<(double Client, double Redis)>();
+        var signedCpu = new List<(double Client, double Redis)>();
         await RawAsync(connection, payload, 2_000);   // warm-up
         await SignedAsync(connection, payload, 2_000);
         for (var run = 1; run <= runs; run++)
         {
-            var r = await RawAsync(connection, payload, messages);
-            var s = await SignedAsync(connection, payload, messages);
+            var (r, rc) = await MeasureAsync(connection, messages, () => RawAsync(connection, payload, messages));
+            var (s, sc) = await MeasureAsync(connection, messages, () => SignedAsync(connection, payload, messages));
             raw.Add(r);
             signed.Add(s);
-            Console.WriteLine($"run {run}: raw {r:F0} msg/s, signed {s:F0} msg/s, ratio {s / r:F2}");
+            rawCpu.Add(rc);
+            signedCpu.Add(sc);
+            Console.WriteLine($"run {run}: raw {r:F0} msg/s ({rc.Client:F1} + {rc.Redis:F1} us CPU/msg client + redis), signed {s:F0} msg/s ({sc.Client:F1} + {sc.Redis:F1} us CPU/msg), ratio {s / r:F2}");
             await connection.GetDatabase().ExecuteAsync("FLUSHALL");
         }
 
@@ -56,7 +60,11 @@ internal static class LoadBenchmark
         Console.WriteLine("| --- | ---: | --- |");
         Console.WriteLine($"| raw XADD/XREADGROUP/XACK | {rawMedian:F0} | {string.Join(", ", raw.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} |");
         Console.WriteLine($"| signed publish → handle → ack | {signedMedian:F0} | {string.Join(", ", signed.Select(x => x.ToString("F0", CultureInfo.InvariantCulture)))} |");
-        Console.WriteLine($"| ratio (signed / raw) | {signedMedian / rawMedian:F2} | goal ≥ 0.50 |");
+        Console.WriteLine($"| CPU per message, raw (client + redis-server) | {Median([.. rawCpu.Select(c => c.Client)]):F1} + {Median([.. rawCpu.Select(c => c.Redis)]):F1} µs | medians |");
+        Console.WriteLine($"| CPU per message, signed (client + redis-server) | {Median([.. signedCpu.Select(c => c.Client)]):F1} + {Median([.. signedCpu.Select(c => c.Redis)]):F1} µs | medians |");
+        var ratios = raw.Zip(signed, (r, s) => s / r).ToList();
+        Console.WriteLine($"| ratio of the medians (signed / raw) | {signedMedian / rawMedian:F2} | goal ≥ 0.50 |");
+        Console.WriteLine($"| median of the per-run ratios | {Median(ratios):F2} | {string.Join(", ", ratios.Select(x => x.ToString("F2", CultureInfo.InvariantCulture)))} |");
         return 0;
     }
 
@@ -177,6 +185,24 @@ internal static class LoadBenchmark
         }
 
         return count / elapsed.TotalSeconds;
+    }
+
+    /// <summary>Runs one measurement and returns its rate and the CPU time per message of this process and of redis-server.</summary>
+    private static async Task<(double Rate, (double Client, double Redis) Cpu)> MeasureAsync(ConnectionMultiplexer connection, int count, Func<Task<double>> run)
+    {
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var redisBefore = await RedisCpuAsync(server);
+        var clientBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var rate = await run();
+        var client = Process.GetCurrentProcess().TotalProcessorTime - clientBefore;
+        var redis = await RedisCpuAsync(server) - redisBefore;
+        return (rate, (client.TotalMicroseconds / count, redis * 1_000_000 / count));
+    }
+
+    private static async Task<double> RedisCpuAsync(IServer server)
+    {
+        var info = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        return double.Parse(info["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(info["used_cpu_sys"], CultureInfo.InvariantCulture);
     }
 
     private static double Median(List<double> values)
