@@ -63,7 +63,7 @@ public sealed partial class HostedAgentsService(
             try
             {
                 return await bus.SubscribeAsync(agent.Topic, (message, ct) => HandleAsync(agent, message, ct),
-                    new SubscriptionOptions { Concurrency = Options.Concurrency, ClaimIdleTime = TimeSpan.FromMinutes(5) }, stoppingToken);
+                    new SubscriptionOptions { Concurrency = Options.Concurrency, ClaimIdleTime = TimeSpan.FromMinutes(5), ReadFromBeginning = true }, stoppingToken);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -98,7 +98,9 @@ public sealed partial class HostedAgentsService(
     {
         if (string.IsNullOrEmpty(Options.ApiKey))
         {
+            // Keep taking tasks until shutdown; only the registration is off.
             LogNotRegistering(logger);
+            await Task.Delay(Timeout.InfiniteTimeSpan, time, stoppingToken);
             return;
         }
 
