@@ -15,6 +15,7 @@ app.MapGenerateApi();
 app.MapUsageApi();
 app.MapToolsApi();
 app.MapPromptsApi();
+app.MapChatCompletionsApi();
 
 app.Run();
 

@@ -16,6 +16,7 @@ internal static class Extensions
         builder.Services.AddSingleton<IValidateOptions<ModelCatalogOptions>, ModelCatalogOptionsValidator>();
         builder.AddModelProviders();
         builder.AddGatewayPolicy();
+        builder.AddChatCompletions();
         builder.AddHostedAgents();
 
         builder.AddToolRuntime();

@@ -1,0 +1,80 @@
+using Ai.Gateway.Apis;
+using Ai.Gateway.OpenAICompat;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>
+/// <c>POST /v1/chat/completions</c>, OpenAI-compatible, so any OpenAI SDK gets the gateway's routing,
+/// shared rate limits, retries and fallback. Errors are problem details that also carry OpenAI's
+/// <c>error</c> object (see <see cref="OpenAIErrors"/>).
+/// </summary>
+public static class ChatCompletionsApi
+{
+    public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1/chat").WithTags("OpenAI compatible");
+
+        api.MapPost("/completions", CreateChatCompletion)
+            .WithName("CreateChatCompletion")
+            .WithSummary("OpenAI-compatible chat completions through the gateway's routing, shared rate limits, retries and fallback (stream: true for chat.completion.chunk events)")
+            .Accepts<ChatCompletionRequest>("application/json")
+            .Produces<ChatCompletion>()
+            .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests)
+            .ProducesProblem(StatusCodes.Status502BadGateway)
+            .ProducesProblem(StatusCodes.Status504GatewayTimeout);
+
+        return app;
+    }
+
+    public static async Task<IResult> CreateChatCompletion(HttpContext http, ChatCompletionsService completions, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    {
+        var (body, problem) = await JsonBodies.ReadObjectAsync(http.Request, limits, cancellationToken);
+        if (problem is not null)
+        {
+            return OpenAIErrors.Attach(problem);
+        }
+
+        if (!StrictJson.TryRead<ChatCompletionRequest>(body, OpenAIJson.Options, out var request, out var errors))
+        {
+            return OpenAIErrors.Invalid(errors);
+        }
+
+        try
+        {
+            var call = completions.Prepare(request);
+            if (!call.Stream)
+            {
+                return TypedResults.Json(await completions.CompleteAsync(call, cancellationToken), OpenAIJson.Options);
+            }
+
+            // Wait for the first chunk before answering, so a failure before any token is a normal HTTP error.
+            var chunks = completions.StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                if (!await chunks.MoveNextAsync())
+                {
+                    throw new InvalidOperationException("The completion stream ended before its first chunk.");
+                }
+            }
+            catch
+            {
+                await chunks.DisposeAsync();
+                throw;
+            }
+
+            return new ChatCompletionStreamResult(chunks);
+        }
+        catch (ChatRequestException invalid)
+        {
+            return OpenAIErrors.Invalid(invalid.Errors);
+        }
+        catch (Exception ex) when (OpenAIErrors.ForFailure(ex, http) is { } failure)
+        {
+            return failure;
+        }
+    }
+}

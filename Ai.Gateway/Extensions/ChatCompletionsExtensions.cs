@@ -1,0 +1,27 @@
+using Ai.Gateway.OpenAICompat;
+using Microsoft.AspNetCore.Http;
+
+namespace Microsoft.Extensions.Hosting;
+
+internal static class ChatCompletionsExtensions
+{
+    /// <summary>The OpenAI-compatible chat completions (<c>POST /v1/chat/completions</c>) on top of the gateway policy.</summary>
+    public static IHostApplicationBuilder AddChatCompletions(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ChatCompletionsService>();
+
+        // Problems written before the endpoint runs (401/403 from the API-key check, 413) or by the
+        // exception handler get OpenAI's error object on this route too, so OpenAI SDKs show their message.
+        builder.Services.Configure<ProblemDetailsOptions>(options =>
+        {
+            var earlier = options.CustomizeProblemDetails;
+            options.CustomizeProblemDetails = context =>
+            {
+                earlier?.Invoke(context);
+                OpenAIErrors.AddTo(context);
+            };
+        });
+
+        return builder;
+    }
+}

@@ -1,0 +1,183 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Ai.Gateway.Generation;
+using Ai.Gateway.Policy;
+using Ai.Gateway.Providers;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace Ai.Gateway.OpenAICompat;
+
+/// <summary>
+/// Runs chat completions through the gateway policy (<see cref="GatewayChatClient"/>: fallback chain,
+/// shared rate limits, retries, breaker) with a <see cref="GatewayCallContext"/> that records attempts,
+/// usage and cost. No function-invocation layer: the model's tool calls go back to the client.
+/// JSON answers (json_object, json_schema) are checked, with one repair attempt, unless streamed.
+/// </summary>
+public sealed class ChatCompletionsService(
+    GatewayChatClient gateway,
+    ModelCatalog catalog,
+    ModelRouter router,
+    IOptions<GatewayPolicyOptions> options,
+    TimeProvider time)
+{
+    /// <exception cref="ChatRequestException">The request is invalid.</exception>
+    public ChatCompletionCall Prepare(ChatCompletionRequest request) => ChatRequestMapping.Map(request, catalog, router);
+
+    public async Task<ChatCompletion> CompleteAsync(ChatCompletionCall call, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var context = Attach(call);
+        using var total = Deadline(cancellationToken);
+        try
+        {
+            var response = await gateway.GetResponseAsync(call.Messages, call.Options, total.Token);
+            var content = response.Text;
+            if (call.WantsJson && !Calls(response).Any())
+            {
+                (response, content) = await CheckJsonAsync(call, response, total.Token);
+            }
+
+            var calls = Calls(response).Select(c => new ChatCompletionToolCallOut(c.CallId, Function(c))).ToList();
+            var answer = new ChatCompletionAnswer(content.Length == 0 && calls.Count > 0 ? null : content, calls.Count > 0 ? calls : null);
+            return new ChatCompletion(NewId(), Created(), context.AnsweredBy ?? call.Route.Model,
+                [new ChatCompletionChoice(0, answer, FinishReason(response.FinishReason, calls.Count > 0))],
+                ChatCompletionUsage.From(context.Usage), Extras(call, context, started));
+        }
+        catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new GatewayTimeoutException(options.Value.TotalTimeout);
+        }
+    }
+
+    /// <summary>
+    /// The chunks of a streamed completion. The first one (the role) comes only after a model has
+    /// answered, so a failure before it is an exception from the first MoveNextAsync, not a broken stream.
+    /// </summary>
+    public async IAsyncEnumerable<ChatCompletionChunk> StreamAsync(ChatCompletionCall call, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var context = Attach(call);
+        var (id, created) = (NewId(), Created());
+        using var total = Deadline(cancellationToken);
+        var updates = gateway.GetStreamingResponseAsync(call.Messages, call.Options, total.Token).GetAsyncEnumerator(total.Token);
+        await using (updates)
+        {
+            if (!await NextAsync(updates, total, cancellationToken))
+            {
+                yield break;
+            }
+
+            var model = AnsweringModel(context, call.Route.Model);
+            ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finishReason = null) => new(id, created, model, [new(delta, finishReason)]);
+
+            yield return Chunk(new ChatCompletionDelta { Role = "assistant", Content = "" });
+            ChatFinishReason? finish = null;
+            var toolCalls = 0;
+            do
+            {
+                var update = updates.Current;
+                finish = update.FinishReason ?? finish;
+                var text = string.Concat(update.Contents.OfType<TextContent>().Select(t => t.Text));
+                var calls = new List<ChatCompletionToolCallDelta>();
+                foreach (var functionCall in update.Contents.OfType<FunctionCallContent>())
+                {
+                    calls.Add(new ChatCompletionToolCallDelta(toolCalls++, functionCall.CallId, Function(functionCall)));
+                }
+
+                if (text.Length > 0 || calls.Count > 0)
+                {
+                    yield return Chunk(new ChatCompletionDelta { Content = text.Length > 0 ? text : null, ToolCalls = calls.Count > 0 ? calls : null });
+                }
+            }
+            while (await NextAsync(updates, total, cancellationToken));
+
+            // The stream has ended, so the context now holds the usage and cost of the answer.
+            var extras = Extras(call, context, started);
+            var last = Chunk(new ChatCompletionDelta(), FinishReason(finish, toolCalls > 0));
+            if (call.IncludeUsage)
+            {
+                yield return last;
+                yield return new ChatCompletionChunk(id, created, model, []) { Usage = ChatCompletionUsage.From(context.Usage), Gateway = extras };
+            }
+            else
+            {
+                yield return last with { Gateway = extras };
+            }
+        }
+    }
+
+    private async Task<(ChatResponse Response, string Content)> CheckJsonAsync(ChatCompletionCall call, ChatResponse response, CancellationToken cancellationToken)
+    {
+        var (data, errors) = JsonOutput.Check(response.Text, call.Schema);
+        if (errors.Count == 0)
+        {
+            // The JSON itself, without a Markdown fence the model may have put around it.
+            return (response, data!.Value.GetRawText());
+        }
+
+        // One repair attempt, as /v1/generate does: show the model its answer and what is wrong with it.
+        List<ChatMessage> repair = [.. call.Messages, new(ChatRole.Assistant, response.Text), new(ChatRole.User, JsonOutput.RepairPrompt(errors, call.Schema?.Json))];
+        var repaired = await gateway.GetResponseAsync(repair, call.Options, cancellationToken);
+        var (repairedData, repairedErrors) = JsonOutput.Check(repaired.Text, call.Schema);
+        return repairedErrors.Count == 0
+            ? (repaired, repairedData!.Value.GetRawText())
+            : throw new InvalidModelOutputException(repaired.Text, repairedErrors);
+    }
+
+    private async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource total, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await updates.MoveNextAsync();
+        }
+        catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw new GatewayTimeoutException(options.Value.TotalTimeout);
+        }
+    }
+
+    private static GatewayCallContext Attach(ChatCompletionCall call)
+    {
+        var context = new GatewayCallContext();
+        context.Attach(call.Options);
+        return context;
+    }
+
+    // A stream reports its model before the gateway books the answer: the model of the attempt that
+    // succeeded, named as the gateway names answers ("offline" when the offline provider served it).
+    private static string AnsweringModel(GatewayCallContext context, string routed) =>
+        context.Attempts.LastOrDefault(a => a.Outcome == AttemptRecord.Succeeded) is { } answered
+            ? answered.Provider == ProviderNames.Offline ? ProviderNames.Offline : answered.Model
+            : routed;
+
+    private GatewayExtras Extras(ChatCompletionCall call, GatewayCallContext context, long started) => new(
+        context.Attempts,
+        context.Fallbacks,
+        decimal.Round(context.CostUsd, 8),
+        new GatewayRoute(call.Route.Model, call.Route.Reason),
+        (long)time.GetElapsedTime(started).TotalMilliseconds);
+
+    private static IEnumerable<FunctionCallContent> Calls(ChatResponse response) =>
+        response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>();
+
+    private static ChatCompletionFunctionCallOut Function(FunctionCallContent call) =>
+        new(call.Name, JsonSerializer.Serialize(call.Arguments ?? new Dictionary<string, object?>(), OpenAIJson.Arguments));
+
+    private static string FinishReason(ChatFinishReason? reason, bool calledTools) =>
+        calledTools ? "tool_calls"
+        : reason == ChatFinishReason.Length ? "length"
+        : reason == ChatFinishReason.ContentFilter ? "content_filter"
+        : "stop";
+
+    private static string NewId() => "chatcmpl-" + Guid.NewGuid().ToString("N");
+
+    private long Created() => time.GetUtcNow().ToUnixTimeSeconds();
+
+    private CancellationTokenSource Deadline(CancellationToken cancellationToken)
+    {
+        var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        total.CancelAfter(options.Value.TotalTimeout);
+        return total;
+    }
+}
