@@ -19,6 +19,9 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public string ApiKey { get; private set; } = "";
 
+    /// <summary>The bus signing secret the AppHost generated (key id "primary"), for agents joining from outside.</summary>
+    public string BusSigningKey { get; private set; } = "";
+
     public async ValueTask InitializeAsync()
     {
         // Fail fast with advice instead of waiting for a resource that can never start.
@@ -43,9 +46,13 @@ public sealed class AppHostFixture : IAsyncLifetime
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.StopOnResourceUnavailable, timeout.Token);
         }
 
-        var apiKey = builder.Resources.OfType<ParameterResource>().Single(p => p.Name == "api-key");
-        ApiKey = await apiKey.GetValueAsync(timeout.Token) ?? throw new InvalidOperationException("The api-key parameter has no value.");
+        ApiKey = await ParameterAsync(builder, "api-key", timeout.Token);
+        BusSigningKey = await ParameterAsync(builder, "bus-signing-key", timeout.Token);
     }
+
+    private static async Task<string> ParameterAsync(IDistributedApplicationTestingBuilder builder, string name, CancellationToken cancellationToken) =>
+        await builder.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(cancellationToken)
+            ?? throw new InvalidOperationException($"The {name} parameter has no value.");
 
     public async ValueTask DisposeAsync()
     {
