@@ -80,6 +80,14 @@ public static class BusProtocol
     /// <param name="messageId">The message id (lower-cased).</param>
     public static string SeenKey(string topic, string group, string messageId) => "bus:{" + topic + "}:seen:" + group + ":" + messageId;
 
+    /// <summary>
+    /// The idempotent-publish marker of a caller-chosen message id: <c>bus:{topic}:published:&lt;id&gt;</c>, holding the
+    /// stream entry id the first publish created.
+    /// </summary>
+    /// <param name="topic">The topic.</param>
+    /// <param name="messageId">The message id.</param>
+    public static string PublishedKey(string topic, string messageId) => "bus:{" + topic + "}:published:" + messageId;
+
     /// <summary>The exactly-once completion key of a message for a consumer group: <c>bus:{topic}:done:&lt;group&gt;:&lt;id&gt;</c>.</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="group">The consumer group.</param>

@@ -131,11 +131,19 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         var context = ResilienceContextPool.Shared.Get(message.Topic, cancellationToken);
         try
         {
-            var entryId = await _publishPipeline.ExecuteAsync(
-                static (_, state) => new ValueTask<RedisValue>(state.Database.StreamAddAsync(
-                    state.Key, state.Fields, maxLength: state.MaxLength, useApproximateMaxLength: true)),
-                context,
-                (Database, Key: (RedisKey)key, Fields: fields, MaxLength: (int?)Math.Min(Settings.StreamMaxLength, int.MaxValue))).ConfigureAwait(false);
+            // A caller-chosen id makes the publish idempotent: publishing it again (an outbox resend
+            // after a crash) returns the first entry instead of adding a copy that consumers would
+            // have to reject as replayed.
+            var entryId = message.Id is null
+                ? await _publishPipeline.ExecuteAsync(
+                    static (_, state) => new ValueTask<RedisValue>(state.Database.StreamAddAsync(
+                        state.Key, state.Fields, maxLength: state.MaxLength, useApproximateMaxLength: true)),
+                    context,
+                    (Database, Key: (RedisKey)key, Fields: fields, MaxLength: (int?)Math.Min(Settings.StreamMaxLength, int.MaxValue))).ConfigureAwait(false)
+                : await _publishPipeline.ExecuteAsync(
+                    static async (_, state) => (RedisValue)await state.Database.ScriptEvaluateAsync(Scripts.PublishOnce, state.Keys, state.Values).ConfigureAwait(false),
+                    context,
+                    (Database, Keys: new RedisKey[] { key, BusProtocol.PublishedKey(message.Topic, id) }, Values: PublishOnceArguments(fields))).ConfigureAwait(false);
 
             // Wake idle consumers (a hint: they also poll), at most once per window and topic.
             var now2 = Stopwatch.GetTimestamp();
@@ -159,6 +167,20 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    private RedisValue[] PublishOnceArguments(NameValueEntry[] fields)
+    {
+        var values = new RedisValue[2 + (fields.Length * 2)];
+        values[0] = Settings.StreamMaxLength;
+        values[1] = (long)Settings.ReplayProtectionTtl.TotalMilliseconds;
+        for (var i = 0; i < fields.Length; i++)
+        {
+            values[2 + (i * 2)] = fields[i].Name;
+            values[3 + (i * 2)] = fields[i].Value;
+        }
+
+        return values;
     }
 
     /// <inheritdoc />

@@ -60,4 +60,17 @@ internal static class Scripts
         redis.call('SET', KEYS[3], id, 'PX', ARGV[3])
         return id
         """;
+
+    /// <summary>
+    /// Publishes a message whose id the caller chose, at most once per id within the marker's lifetime.
+    /// KEYS[1] stream, KEYS[2] published marker. ARGV[1] stream MAXLEN, ARGV[2] marker TTL (ms), ARGV[3..] the
+    /// entry's field/value pairs. Returns the entry id: the new one, or the one the first publish created.
+    /// </summary>
+    public const string PublishOnce = """
+        local existing = redis.call('GET', KEYS[2])
+        if existing then return existing end
+        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
+        redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+        return id
+        """;
 }
