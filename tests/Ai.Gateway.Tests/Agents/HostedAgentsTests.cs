@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Ai.Gateway.Agents;
 using Ai.Gateway.Tests.Policy;
@@ -97,5 +98,32 @@ public sealed class HostedAgentsTests(RedisFixture redis) : IAsyncLifetime
 
         var text = reply.GetPayload<AgentTaskResult>()!.Output!.Value.GetProperty("text").GetString()!;
         Assert.Contains("قائد فريق", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_model_call_for_a_task_continues_the_tasks_trace()
+    {
+        var traceId = ActivityTraceId.CreateRandom();
+        var modelCalls = new System.Collections.Concurrent.ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Ai.Gateway.Policy.GatewayChatClient.TelemetrySource,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity => modelCalls.Add(activity),
+        };
+        ActivitySource.AddActivityListener(listener);
+        var task = new AgentTask
+        {
+            RunId = "run-trace", WorkflowId = "wf", StepId = "analysis", Attempt = 1, AgentId = "team-leader",
+            Input = JsonSerializer.SerializeToElement(new { request = "trace me" }),
+        };
+
+        // The orchestrator publishes inside the run's trace; the bus carries it in meta.traceparent.
+        using var run = new Activity("run").SetParentId(traceId, ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded).Start();
+        var reply = await _orchestrator.RequestAsync(OutgoingMessage.Create(MessageType.Task, "agent.team-leader", task),
+            TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.True(reply.GetPayload<AgentTaskResult>()!.Ok);
+        Assert.True(modelCalls.Any(a => a.TraceId == traceId && a.OperationName.StartsWith("chat", StringComparison.Ordinal)), string.Join("; ", modelCalls.Select(a => $"{a.Source.Name}/{a.OperationName}/{a.DisplayName}/{a.TraceId}")));
     }
 }
