@@ -171,12 +171,7 @@ public sealed class GenerationService
 
     public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken)
     {
-        var prepared = Prepare(request);
-        var started = _time.GetTimestamp();
-        var context = new GatewayCallContext();
-        prepared.Options.AdditionalProperties = [];
-        context.Attach(prepared.Options);
-
+        var (prepared, context, started) = Begin(request);
         using var total = Deadline(cancellationToken);
         try
         {
@@ -199,12 +194,7 @@ public sealed class GenerationService
     /// <summary>Streams text deltas, then one <c>done</c> event with the full result.</summary>
     public async IAsyncEnumerable<GenerateStreamEvent> StreamAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var prepared = Prepare(request);
-        var started = _time.GetTimestamp();
-        var context = new GatewayCallContext();
-        prepared.Options.AdditionalProperties = [];
-        context.Attach(prepared.Options);
-
+        var (prepared, context, started) = Begin(request);
         using var total = Deadline(cancellationToken);
         var updates = new List<ChatResponseUpdate>();
         var enumerator = _pipeline.GetStreamingResponseAsync(prepared.Messages, prepared.Options, total.Token).GetAsyncEnumerator(total.Token);
@@ -288,6 +278,16 @@ public sealed class GenerationService
 
     private static bool IsToolError(object? result) =>
         result is JsonElement { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("error", out _);
+
+    /// <summary>Checks the request and attaches a fresh call context that will record its attempts.</summary>
+    private (Prepared Prepared, GatewayCallContext Context, long Started) Begin(GenerateRequest request)
+    {
+        var prepared = Prepare(request);
+        var context = new GatewayCallContext();
+        prepared.Options.AdditionalProperties = [];
+        context.Attach(prepared.Options);
+        return (prepared, context, _time.GetTimestamp());
+    }
 
     private CancellationTokenSource Deadline(CancellationToken cancellationToken)
     {

@@ -36,10 +36,7 @@ public sealed partial class GatewayChatClient(
 
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
-        var context = GatewayCallContext.From(chatOptions) ?? new GatewayCallContext();
-        var chain = catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel);
-        var history = messages as IList<ChatMessage> ?? messages.ToList();
-        var failures = new Failures();
+        var (context, chain, history, failures) = Begin(messages, chatOptions);
 
         for (var i = 0; i < chain.Count; i++)
         {
@@ -64,10 +61,7 @@ public sealed partial class GatewayChatClient(
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var context = GatewayCallContext.From(chatOptions) ?? new GatewayCallContext();
-        var chain = catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel);
-        var history = messages as IList<ChatMessage> ?? messages.ToList();
-        var failures = new Failures();
+        var (context, chain, history, failures) = Begin(messages, chatOptions);
 
         for (var i = 0; i < chain.Count; i++)
         {
@@ -124,6 +118,13 @@ public sealed partial class GatewayChatClient(
 
         throw failures.ToException(context);
     }
+
+    private (GatewayCallContext Context, IReadOnlyList<ModelDefinition> Chain, IList<ChatMessage> History, Failures Failures) Begin(
+        IEnumerable<ChatMessage> messages, ChatOptions? chatOptions) => (
+        GatewayCallContext.From(chatOptions) ?? new GatewayCallContext(),
+        catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel),
+        messages as IList<ChatMessage> ?? messages.ToList(),
+        new Failures());
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
