@@ -211,4 +211,44 @@ public sealed class GenerationFeatureTests(RedisFixture redis) : IAsyncLifetime
         using var bad = await _offline.Client.GetAsync("/v1/usage?date=yesterday", Ct);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
     }
+
+    [Fact]
+    public async Task A_model_that_keeps_calling_tools_is_stopped_after_the_configured_rounds()
+    {
+        await using var gateway = await PolicyGateway.StartAsync(redis, _gemini, [new TestModel("loopy")],
+            new Dictionary<string, string?> { ["Gateway:Policy:MaxToolIterations"] = "3" });
+        _gemini.DefaultReply = GeminiReplies.Parts(GeminiReplies.CallPart("echo", new System.Text.Json.Nodes.JsonObject { ["message"] = "again" }));
+
+        var (response, body) = await gateway.GenerateAsync(new { input = "loop", tools = new[] { "echo" } });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.InRange(_gemini.Requests.Count(r => r.Model == gateway.Id("loopy")), 3, 4);
+        Assert.InRange(body.GetProperty("toolCalls").GetArrayLength(), 1, 4);
+    }
+
+    [Fact]
+    public async Task Prompts_and_completions_stay_out_of_traces_unless_enabled()
+    {
+        var tags = new System.Collections.Concurrent.ConcurrentBag<string>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == Ai.Gateway.Policy.GatewayChatClient.TelemetrySource,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                foreach (var tag in activity.TagObjects)
+                {
+                    tags.Add($"{tag.Key}={tag.Value}");
+                }
+            },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+
+        var (response, _) = await _offline.GenerateAsync(new { input = "secret-prompt-text" });
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains(tags, t => t.StartsWith("gen_ai.request.model=", StringComparison.Ordinal));
+        Assert.DoesNotContain(tags, t => t.Contains("secret-prompt-text", StringComparison.Ordinal));
+        Assert.DoesNotContain(tags, t => t.StartsWith("gen_ai.input.messages", StringComparison.Ordinal));
+    }
 }
