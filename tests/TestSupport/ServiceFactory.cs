@@ -11,19 +11,13 @@ namespace TestSupport;
 /// </summary>
 public class ServiceFactory<TProgram> : WebApplicationFactory<TProgram> where TProgram : class
 {
-    public const string ApiKey = "test-api-key-0123456789abcdef";
+    public const string ApiKey = TestSecrets.ApiKey;
 
     private readonly Dictionary<string, string?> _settings;
 
     public ServiceFactory(string redisConnectionString, IDictionary<string, string?>? settings = null)
     {
-        _settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
-        {
-            ["ConnectionStrings:redis"] = redisConnectionString,
-            ["Auth:ApiKeys:client"] = ApiKey,
-            ["Bus:Signing:Keys:0:Id"] = "test",
-            ["Bus:Signing:Keys:0:Secret"] = "test-signing-secret-0123456789abcdefghijklmnop",
-        };
+        _settings = TestSecrets.ServiceSettings(redisConnectionString);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
             _settings[key] = value;
