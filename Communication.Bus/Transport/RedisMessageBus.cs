@@ -18,8 +18,11 @@ namespace Communication.Bus;
 /// </summary>
 public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
 {
-    /// <summary>A publisher pokes a topic's notify channel at most once per this window (consumers poll fast for longer after a poke).</summary>
-    internal static readonly TimeSpan NotifyCoalescingWindow = TimeSpan.FromMilliseconds(50);
+    /// <summary>
+    /// A publisher pokes a topic's notify channel at most once per this window (consumers poll fast for longer after a poke).
+    /// 1 ms: measured, a 50 ms window made every hop wait for the 2 ms polling (workflow p50 19.5 → 13 ms) at no throughput cost.
+    /// </summary>
+    internal static readonly TimeSpan NotifyCoalescingWindow = TimeSpan.FromMilliseconds(1);
 
     private static int s_instances;
 
