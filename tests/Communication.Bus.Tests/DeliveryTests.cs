@@ -280,20 +280,45 @@ public class DeliveryTests(RedisFixture redis)
         await using var b = await TestBus.CreateAsync(redis);
         var handled = new Recorder();
         var startedA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var finishA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var sa = await a.Bus.SubscribeAsync(topic, async (m, ct) =>
         {
             startedA.TrySetResult();
-            await Task.Delay(2000, ct); // five times the 400 ms claim idle time
+            await finishA.Task.WaitAsync(ct); // slow: busy until the test lets it finish
             await handled.Handle(m, ct);
         });
         await a.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Task, topic, 1));
         await startedA.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await using var sb = await b.Bus.SubscribeAsync(topic, handled.Handle);
 
+        // Watch the pending entry while A is busy: A's heartbeats keep resetting its idle time, so it never
+        // reaches the claim idle time (400 ms) and B never takes it. Wait for enough resets to cover more
+        // than the claim idle time.
+        var claimIdle = a.Bus.DefaultOptions().ClaimIdleTime.TotalMilliseconds;
+        var resets = 0;
+        var lastIdle = -1L;
+        var maxIdle = 0L;
+        await Eventually.TrueAsync(async () =>
+        {
+            var pending = Assert.Single(await redis.Db.StreamPendingMessagesAsync(BusProtocol.StreamKey(topic), sa.Group, 10, RedisValue.Null));
+            Assert.Equal(sa.Consumer, (string?)pending.ConsumerName);
+            Assert.Equal(1, pending.DeliveryCount);
+            maxIdle = Math.Max(maxIdle, pending.IdleTimeInMilliseconds);
+            if (lastIdle >= 0 && pending.IdleTimeInMilliseconds < lastIdle)
+            {
+                resets++;
+            }
+
+            lastIdle = pending.IdleTimeInMilliseconds;
+            return resets >= 6;
+        }, TimeSpan.FromSeconds(15), "A's heartbeats keep resetting the entry's idle time");
+        finishA.SetResult();
+
         await Eventually.TrueAsync(() => handled.Count == 1, TimeSpan.FromSeconds(15));
-        await Task.Delay(500);
-        Assert.Equal(1, handled.Count);
+        Assert.True(maxIdle < claimIdle, $"the entry sat idle {maxIdle} ms, longer than the claim idle time");
         Assert.Equal(1, handled.Messages[0].DeliveryCount);
+        await Eventually.TrueAsync(async () => (await redis.Db.StreamPendingAsync(BusProtocol.StreamKey(topic), sa.Group)).PendingMessageCount == 0);
+        Assert.Equal(1, handled.Count);
     }
 
     [Fact]
@@ -324,7 +349,18 @@ public class DeliveryTests(RedisFixture redis)
 
         await Eventually.TrueAsync(async () => (await bus.Bus.CheckHealthAsync()).Status == Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded);
         var callsWhenOpen = calls;
-        await Task.Delay(1000);
+
+        // Messages keep coming: a healthy consumer in another group reads them all, while the paused
+        // subscription takes none of them.
+        await using var other = await TestBus.CreateAsync(redis, TestBus.Settings("other-service"));
+        var otherGroup = new Recorder();
+        await using var otherSubscription = await other.Bus.SubscribeAsync(topic, otherGroup.Handle, other.Bus.DefaultOptions() with { ReadFromBeginning = true });
+        for (var i = 20; i < 30; i++)
+        {
+            await bus.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Task, topic, i));
+        }
+
+        await Eventually.TrueAsync(() => otherGroup.Count == 30, TimeSpan.FromSeconds(15), "the other group reads every message");
         Assert.InRange(callsWhenOpen, 4, 5);
         Assert.Equal(callsWhenOpen, calls);
         Assert.Contains("circuit breaker", (await bus.Bus.CheckHealthAsync()).Description, StringComparison.Ordinal);
