@@ -13,17 +13,20 @@ using TestSupport;
 namespace Ai.Gateway.Tests.Agents;
 
 /// <summary>The gateway's hosted agents take TASKs from the bus and answer with results and usage.</summary>
-public sealed class HostedAgentsTests(RedisFixture redis) : IAsyncLifetime
+public sealed class HostedAgentsTests : IAsyncLifetime
 {
+    // A Redis of its own: every gateway on a shared Redis would join the agents' consumer groups.
+    private RedisServer _redis = null!;
     private ServiceFactory<Program> _factory = null!;
     private ConnectionMultiplexer _connection = null!;
     private RedisMessageBus _orchestrator = null!;
 
     public async ValueTask InitializeAsync()
     {
-        _factory = new ServiceFactory<Program>(redis.ConnectionString);
+        _redis = await RedisServer.StartAsync();
+        _factory = new ServiceFactory<Program>(_redis.ConnectionString);
         _factory.CreateClient().Dispose(); // starts the host: its hosted agents subscribe to their topics
-        _connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
+        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
         _orchestrator = new RedisMessageBus(_connection, new CommunicationBusSettings
         {
             ServiceName = "orchestration-test",
@@ -36,6 +39,7 @@ public sealed class HostedAgentsTests(RedisFixture redis) : IAsyncLifetime
         await _orchestrator.DisposeAsync();
         await _connection.DisposeAsync();
         await _factory.DisposeAsync();
+        await _redis.DisposeAsync();
     }
 
     [Fact]
@@ -81,7 +85,7 @@ public sealed class HostedAgentsTests(RedisFixture redis) : IAsyncLifetime
     [Fact]
     public async Task Arabic_agents_answer_with_their_arabic_system_prompt()
     {
-        await using var arabic = new ServiceFactory<Program>(redis.ConnectionString, new Dictionary<string, string?>
+        await using var arabic = new ServiceFactory<Program>(_redis.ConnectionString, new Dictionary<string, string?>
         {
             ["HostedAgents:Language"] = "ar",
             ["HostedAgents:Agents:team-leader:Topic"] = "agent.team-leader-ar",

@@ -45,6 +45,9 @@ public sealed class PolicyGateway : IAsyncDisposable
             ["Gateway:Policy:AttemptTimeout"] = "00:00:05",
             ["Gateway:Policy:TotalTimeout"] = "00:00:30",
             ["Gateway:Policy:DailyQuotaTimeZone"] = "UTC",
+            // Gateways of different tests share Redis: hosted agents here would take each other's tasks
+            // (and call this test's fake upstream). HostedAgentsTests covers them on a Redis of its own.
+            ["HostedAgents:Enabled"] = "false",
         };
         if (gemini is not null)
         {
