@@ -1,3 +1,4 @@
+using Bench;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
@@ -24,9 +25,10 @@ internal static class LoadBenchmark
         var runs = Option(args, "--runs", 5);
         var payload = Encoding.UTF8.GetBytes("{\"data\":\"" + new string('x', 1024 - 11) + "\"}");
 
-        using var redis = RedisProcess.Start();
-        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString);
-        Console.WriteLine($"redis-server {redis.Version} on port {redis.Port}; {messages} messages of {payload.Length} B per run; {runs} runs; {Environment.ProcessorCount} cores");
+        Children.Install();
+        await using var redis = await RedisProcess.StartAsync();
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        Console.WriteLine($"redis-server {connection.GetServer(connection.GetEndPoints()[0]).Version} on port {redis.Port}; {messages} messages of {payload.Length} B per run; {runs} runs; {Environment.ProcessorCount} cores");
 
         if (Environment.GetEnvironmentVariable("BENCH_PHASES") == "1")
         {
@@ -128,7 +130,7 @@ internal static class LoadBenchmark
         settings.Signing.Keys.Add(new SigningKeySettings { Id = "k1", Secret = "bench-secret-0123456789abcdefghijklmnopqrstuv" });
         var bus = new RedisMessageBus(connection, settings);
         return bus.Prepare(new OutgoingMessage(MessageType.Task, "bench", payload) { To = ["worker"] }, Guid.NewGuid().ToString(),
-            DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), DateTimeOffset.UtcNow, null);
+            TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds(), TimeProvider.System.GetUtcNow(), null);
     }
 
     private static async Task<double> SignedAsync(ConnectionMultiplexer connection, byte[] payload, int count)
@@ -215,63 +217,5 @@ internal static class LoadBenchmark
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
-
-    /// <summary>A redis-server child process on a free loopback port, without persistence.</summary>
-    private sealed class RedisProcess : IDisposable
-    {
-        private readonly Process _process;
-
-        private RedisProcess(Process process, int port, string version)
-        {
-            _process = process;
-            Port = port;
-            Version = version;
-        }
-
-        public int Port { get; }
-
-        public string Version { get; }
-
-        public string ConnectionString => $"127.0.0.1:{Port},allowAdmin=true";
-
-        public static RedisProcess Start()
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            var info = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var arg in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(info) ?? throw new InvalidOperationException("redis-server could not be started (is it on PATH?)");
-            process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-            for (var i = 0; i < 200; i++)
-            {
-                try
-                {
-                    using var client = new TcpClient("127.0.0.1", port);
-                    var version = Process.Start(new ProcessStartInfo("redis-server", "--version") { RedirectStandardOutput = true })!.StandardOutput.ReadToEnd().Split(' ')[2];
-                    return new RedisProcess(process, port, version);
-                }
-                catch (SocketException)
-                {
-                    Thread.Sleep(25);
-                }
-            }
-
-            process.Kill();
-            throw new InvalidOperationException("redis-server did not start");
-        }
-
-        public void Dispose()
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-            _process.Dispose();
-        }
     }
 }

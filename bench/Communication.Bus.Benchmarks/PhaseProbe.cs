@@ -20,7 +20,7 @@ internal static class PhaseProbe
         NameValueEntry[] fields = [];
         for (var i = 0; i < count; i++)
         {
-            fields = bus.Prepare(message, Guid.NewGuid().ToString(), 1735689600000, DateTimeOffset.UtcNow, null);
+            fields = bus.Prepare(message, Guid.NewGuid().ToString(), 1735689600000, TimeProvider.System.GetUtcNow(), null);
         }
 
         Console.WriteLine($"  probe: prepare (validate+sign+fields) {sw.Elapsed.TotalMicroseconds / count:F2} us/msg");

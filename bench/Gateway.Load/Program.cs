@@ -200,7 +200,7 @@ void Report(
     var text = new StringBuilder();
     var inv = CultureInfo.InvariantCulture;
     text.AppendLine();
-    text.AppendLine(inv, $"Finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Machine.LoadAverages()}.");
+    text.AppendLine(inv, $"Finished {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC, load average {Machine.LoadAverages()}.");
     if (latency.Count > 0)
     {
         text.AppendLine();

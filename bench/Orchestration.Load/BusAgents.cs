@@ -40,7 +40,7 @@ internal sealed class BusAgents : IAsyncDisposable
             Attempt = 1,
             AgentId = "bench-echo",
             Input = JsonSerializer.SerializeToElement(new { request = "A to-do list app for a small team." }),
-            DeadlineUnixMs = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds(),
+            DeadlineUnixMs = TimeProvider.System.GetUtcNow().AddMinutes(10).ToUnixTimeMilliseconds(),
         }, JsonSerializerOptions.Web);
     }
 

@@ -214,7 +214,7 @@ void Report(List<LatencyRow> latency, List<ThroughputRow> throughput, ProcessSam
 {
     var text = new StringBuilder();
     text.AppendLine();
-    text.AppendLine(inv, $"Finished {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, load average {Machine.LoadAverages()}.");
+    text.AppendLine(inv, $"Finished {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC, load average {Machine.LoadAverages()}.");
     if (latency.Count > 0)
     {
         text.AppendLine();
@@ -367,7 +367,7 @@ static async Task<WorkflowLatency> WorkflowLatencyAsync(HttpClient api, string w
     var end = new List<double>();
     for (var i = 0; i < count; i++)
     {
-        var sent = DateTimeOffset.UtcNow;
+        var sent = TimeProvider.System.GetUtcNow();
         var clock = Stopwatch.GetTimestamp();
         using var response = await api.PostAsJsonAsync($"api/workflows/{workflow}/runs?waitMs=5000", new { input });
         var body = await response.Content.ReadAsStringAsync();

@@ -11,9 +11,11 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Bench;
 using Communication.Bus.RateLimiting;
 using StackExchange.Redis;
 
+Children.Install();
 var settings = Settings.Parse(args);
 await using var server = settings.Redis is null ? await RedisProcess.StartAsync() : null;
 var connectionString = settings.Redis ?? server!.ConnectionString;
@@ -177,77 +179,6 @@ internal sealed record Settings(int Runs, int Seconds, int Concurrency, string? 
             Value(name) is { } text ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
 
         return new Settings(Number("--runs", 5), Number("--seconds", 3), Number("--concurrency", 64), Value("--redis"), Value("--only"));
-    }
-}
-
-/// <summary>A throw-away redis-server on a free loopback port (no persistence).</summary>
-internal sealed class RedisProcess : IAsyncDisposable
-{
-    private readonly Process _process;
-    private readonly string _directory;
-
-    private RedisProcess(Process process, int port, string directory)
-    {
-        _process = process;
-        _directory = directory;
-        ConnectionString = $"127.0.0.1:{port}";
-    }
-
-    public string ConnectionString { get; }
-
-    public static async Task<RedisProcess> StartAsync()
-    {
-        var directory = Directory.CreateTempSubdirectory("ratelimit-bench-").FullName;
-        int port;
-        using (var listener = new TcpListener(IPAddress.Loopback, 0))
-        {
-            listener.Start();
-            port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-
-        var info = new ProcessStartInfo("redis-server") { UseShellExecute = false, RedirectStandardOutput = true, WorkingDirectory = directory };
-        foreach (var arg in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var process = Process.Start(info) ?? throw new InvalidOperationException("Could not start redis-server (is it on PATH?).");
-        process.OutputDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        var started = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return new RedisProcess(process, port, directory);
-            }
-            catch (SocketException) when (started.Elapsed < TimeSpan.FromSeconds(10) && !process.HasExited)
-            {
-                await Task.Delay(25);
-            }
-        }
-    }
-
-    public ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(5000);
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-
-        return ValueTask.CompletedTask;
     }
 }
 

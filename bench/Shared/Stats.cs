@@ -81,7 +81,7 @@ internal static class Machine
     }
 
     public static string Describe() =>
-        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, load average {LoadAverages()}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC";
+        $"{Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, .NET {Environment.Version}, load average {LoadAverages()}, {TimeProvider.System.GetUtcNow():yyyy-MM-dd HH:mm} UTC";
 }
 
 /// <summary>Minimal <c>--name value</c> options.</summary>
