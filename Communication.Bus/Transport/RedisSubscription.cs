@@ -840,9 +840,12 @@ internal sealed class RedisSubscription : IBusSubscription
             try
             {
                 await Task.Delay(interval, stop).ConfigureAwait(false);
-                if (!_inFlight.IsEmpty)
+
+                // Snapshot first: an entry may finish between a check and the copy, and XCLAIM needs at least one id.
+                RedisValue[] inFlight = [.. _inFlight.Keys];
+                if (inFlight.Length > 0)
                 {
-                    await _db.StreamClaimIdsOnlyAsync(_stream, Group, Consumer, minIdle, [.. _inFlight.Keys]).ConfigureAwait(false);
+                    await _db.StreamClaimIdsOnlyAsync(_stream, Group, Consumer, minIdle, inFlight).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
