@@ -1,3 +1,6 @@
+using Ai.Gateway.Apis;
+using Ai.Gateway.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

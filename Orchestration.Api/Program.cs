@@ -1,3 +1,6 @@
+using Orchestration.Api.Apis;
+using Orchestration.Api.Extensions;
+
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();

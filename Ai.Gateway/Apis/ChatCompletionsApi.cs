@@ -1,7 +1,6 @@
-using Ai.Gateway.Apis;
 using Ai.Gateway.OpenAICompat;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 /// <summary>
 /// <c>POST /v1/chat/completions</c>, OpenAI-compatible, so any OpenAI SDK gets the gateway's routing,

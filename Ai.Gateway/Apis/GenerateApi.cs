@@ -1,12 +1,11 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using Ai.Gateway.Apis;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Microsoft.Extensions.Options;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 public static class GenerateApi
 {

@@ -4,7 +4,7 @@ using Ai.Gateway.Providers;
 using Communication.Bus.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 public static class ModelsApi
 {

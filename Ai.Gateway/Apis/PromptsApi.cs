@@ -1,8 +1,7 @@
-using Ai.Gateway.Apis;
 using Ai.Gateway.Prompts;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 public static class PromptsApi
 {

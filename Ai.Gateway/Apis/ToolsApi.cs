@@ -1,9 +1,8 @@
 using System.Text.Json;
-using Ai.Gateway.Apis;
 using Ai.Gateway.Tools;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 public static class ToolsApi
 {

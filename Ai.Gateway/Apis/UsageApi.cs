@@ -2,7 +2,7 @@ using System.Globalization;
 using Ai.Gateway.Usage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Ai.Gateway.Apis;
 
 public static class UsageApi
 {

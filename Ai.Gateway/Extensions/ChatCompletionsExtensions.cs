@@ -1,7 +1,7 @@
 using Ai.Gateway.OpenAICompat;
 using Microsoft.AspNetCore.Http;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Ai.Gateway.Extensions;
 
 internal static class ChatCompletionsExtensions
 {

@@ -1,7 +1,7 @@
 using Ai.Gateway.Agents;
 using Microsoft.Extensions.Options;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Ai.Gateway.Extensions;
 
 internal static class HostedAgentsExtensions
 {

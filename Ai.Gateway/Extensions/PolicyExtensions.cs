@@ -2,7 +2,7 @@ using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Usage;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Ai.Gateway.Extensions;
 
 internal static class PolicyExtensions
 {

@@ -5,7 +5,7 @@ using Ai.Gateway.Providers.OpenAI;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Ai.Gateway.Extensions;
 
 public static class ProviderExtensions
 {

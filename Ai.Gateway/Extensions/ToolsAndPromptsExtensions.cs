@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Ai.Gateway.Extensions;
 
 public static class ToolsAndPromptsExtensions
 {

@@ -4,7 +4,7 @@ using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Orchestration.Api.Apis;
 
 public static class AgentsApi
 {

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Orchestration.Api.Apis;
 
 public static class WorkflowsApi
 {

@@ -3,7 +3,7 @@ using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 using Orchestration.Api.Services;
 
-namespace Microsoft.Extensions.Hosting;
+namespace Orchestration.Api.Extensions;
 
 internal static class Extensions
 {

@@ -1,3 +1,4 @@
+using Ai.Gateway.Extensions;
 using Ai.Gateway.Model;
 using Ai.Gateway.Providers;
 using Ai.Gateway.Providers.Gemini;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Ai.Gateway.Extensions;
 using Ai.Gateway.Tools;
 using Ai.Gateway.Tools.BuiltIn;
 using Microsoft.Extensions.Configuration;
