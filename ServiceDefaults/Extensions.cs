@@ -116,7 +116,7 @@ public static class Extensions
     }
 
     private static bool IsHealthRequest(PathString path) =>
-        path.StartsWithSegments(HealthPath) || path.StartsWithSegments(AlivePath);
+        path.StartsWithSegments(HealthPath, StringComparison.OrdinalIgnoreCase) || path.StartsWithSegments(AlivePath, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsHealthRequest(string path) => IsHealthRequest(new PathString(path));
 }

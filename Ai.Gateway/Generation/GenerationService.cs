@@ -172,7 +172,7 @@ public sealed class GenerationService
     public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken)
     {
         var (prepared, context, started) = Begin(request);
-        using var total = Deadline(cancellationToken);
+        using var total = _time.StartDeadline(_options.TotalTimeout, cancellationToken);
         try
         {
             var response = await _pipeline.GetResponseAsync(prepared.Messages, prepared.Options, total.Token);
@@ -185,7 +185,7 @@ public sealed class GenerationService
 
             return Result(prepared, context, response, output, data, started);
         }
-        catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (total.HasExpired)
         {
             throw new GatewayTimeoutException(_options.TotalTimeout);
         }
@@ -195,7 +195,7 @@ public sealed class GenerationService
     public async IAsyncEnumerable<GenerateStreamEvent> StreamAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var (prepared, context, started) = Begin(request);
-        using var total = Deadline(cancellationToken);
+        using var total = _time.StartDeadline(_options.TotalTimeout, cancellationToken);
         var updates = new List<ChatResponseUpdate>();
         var enumerator = _pipeline.GetStreamingResponseAsync(prepared.Messages, prepared.Options, total.Token).GetAsyncEnumerator(total.Token);
         await using (enumerator)
@@ -209,7 +209,7 @@ public sealed class GenerationService
                         break;
                     }
                 }
-                catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (total.HasExpired)
                 {
                     throw new GatewayTimeoutException(_options.TotalTimeout);
                 }
@@ -287,13 +287,6 @@ public sealed class GenerationService
         prepared.Options.AdditionalProperties = [];
         context.Attach(prepared.Options);
         return (prepared, context, _time.GetTimestamp());
-    }
-
-    private CancellationTokenSource Deadline(CancellationToken cancellationToken)
-    {
-        var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        total.CancelAfter(_options.TotalTimeout);
-        return total;
     }
 
     private JsonElement? RenderPrompt(JsonElement prompt, List<ChatMessage> messages, Dictionary<string, string[]> errors)

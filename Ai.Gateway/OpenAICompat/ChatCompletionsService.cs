@@ -28,7 +28,7 @@ public sealed class ChatCompletionsService(
     {
         var started = time.GetTimestamp();
         var context = Attach(call);
-        using var total = Deadline(cancellationToken);
+        using var total = time.StartDeadline(options.Value.TotalTimeout, cancellationToken);
         try
         {
             var response = await gateway.GetResponseAsync(call.Messages, call.Options, total.Token);
@@ -44,7 +44,7 @@ public sealed class ChatCompletionsService(
                 [new ChatCompletionChoice(0, answer, FinishReason(response.FinishReason, calls.Count > 0))],
                 ChatCompletionUsage.From(context.Usage), Extras(call, context, started));
         }
-        catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (total.HasExpired)
         {
             throw new GatewayTimeoutException(options.Value.TotalTimeout);
         }
@@ -59,7 +59,7 @@ public sealed class ChatCompletionsService(
         var started = time.GetTimestamp();
         var context = Attach(call);
         var (id, created) = (NewId(), Created());
-        using var total = Deadline(cancellationToken);
+        using var total = time.StartDeadline(options.Value.TotalTimeout, cancellationToken);
         var updates = gateway.GetStreamingResponseAsync(call.Messages, call.Options, total.Token).GetAsyncEnumerator(total.Token);
         await using (updates)
         {
@@ -125,13 +125,13 @@ public sealed class ChatCompletionsService(
             : throw new InvalidModelOutputException(repaired.Text, repairedErrors);
     }
 
-    private async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates, CancellationTokenSource total, CancellationToken cancellationToken)
+    private async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates, Deadline total, CancellationToken cancellationToken)
     {
         try
         {
             return await updates.MoveNextAsync();
         }
-        catch (OperationCanceledException) when (total.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (total.HasExpired)
         {
             throw new GatewayTimeoutException(options.Value.TotalTimeout);
         }
@@ -173,11 +173,4 @@ public sealed class ChatCompletionsService(
     private static string NewId() => "chatcmpl-" + Guid.NewGuid().ToString("N");
 
     private long Created() => time.GetUtcNow().ToUnixTimeSeconds();
-
-    private CancellationTokenSource Deadline(CancellationToken cancellationToken)
-    {
-        var total = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        total.CancelAfter(options.Value.TotalTimeout);
-        return total;
-    }
 }

@@ -114,6 +114,13 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
     internal IDatabase Database { get; }
     internal CommunicationBusSettings Settings { get; }
     internal TimeProvider Clock { get; }
+
+    /// <summary>
+    /// The clock of the consumer loops, heartbeats, waits and request timeouts: the machine's, like the
+    /// <see cref="System.Diagnostics.Stopwatch"/> timestamps beside them. <see cref="Clock"/> stamps and checks
+    /// messages and may be a test's fake clock, which must not freeze the loops.
+    /// </summary>
+    internal static TimeProvider LoopClock => TimeProvider.System;
     internal ILoggerFactory LoggerFactory { get; }
     internal BusMetrics Metrics { get; }
     internal EnvelopeLimits Limits { get; }
@@ -204,7 +211,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         {
             _ = Database.KeyExpireAsync(BusProtocol.StreamKey(ReplyTopic), TimeSpan.FromDays(1), CommandFlags.FireAndForget);
             await PublishAsync(request with { ReplyTo = ReplyTopic, CorrelationId = correlationId }, cancellationToken).ConfigureAwait(false);
-            return await pending.Task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            return await pending.Task.WaitAsync(timeout, LoopClock, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {

@@ -146,7 +146,7 @@ internal sealed class RedisSubscription : IBusSubscription
         {
             try
             {
-                await _drained.Task.WaitAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+                await _drained.Task.WaitAsync(_options.ShutdownTimeout, RedisMessageBus.LoopClock).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -154,7 +154,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 await _abortHandlers.CancelAsync().ConfigureAwait(false);
                 try
                 {
-                    await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                    await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), RedisMessageBus.LoopClock).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
@@ -295,7 +295,7 @@ internal sealed class RedisSubscription : IBusSubscription
                     var pause = Volatile.Read(ref _pausedUntil) - Stopwatch.GetTimestamp();
                     if (pause > 0)
                     {
-                        await Task.Delay(TimeSpan.FromSeconds(Math.Min((double)pause / Stopwatch.Frequency, _options.PollInterval.TotalSeconds)), stop).ConfigureAwait(false);
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Min((double)pause / Stopwatch.Frequency, _options.PollInterval.TotalSeconds)), RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
                         continue;
                     }
 
@@ -371,7 +371,7 @@ internal sealed class RedisSubscription : IBusSubscription
                     Log.LoopError(_logger, ex, Topic, Group, errorDelay);
                     try
                     {
-                        await Task.Delay(errorDelay, stop).ConfigureAwait(false);
+                        await Task.Delay(errorDelay, RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException)
                     {
@@ -839,7 +839,7 @@ internal sealed class RedisSubscription : IBusSubscription
         {
             try
             {
-                await Task.Delay(interval, stop).ConfigureAwait(false);
+                await Task.Delay(interval, RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
 
                 // Snapshot first: an entry may finish between a check and the copy, and XCLAIM needs at least one id.
                 RedisValue[] inFlight = [.. _inFlight.Keys];

@@ -7,8 +7,9 @@ namespace Orchestration.Api.Engine;
 /// Wakes local waiters (run event streams, <c>?waitMs</c> starts) when any replica stores events
 /// of a run: every commit publishes the run id on one Redis channel.
 /// </summary>
-public sealed class RunEventNotifier(IConnectionMultiplexer redis) : IAsyncDisposable
+public sealed class RunEventNotifier(IConnectionMultiplexer redis, TimeProvider time) : IAsyncDisposable
 {
+    private readonly TimeProvider _time = time;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<TaskCompletionSource, byte>> _waiters = new(StringComparer.Ordinal);
     private readonly Lock _sets = new();
     private readonly SemaphoreSlim _subscribe = new(1, 1);
@@ -37,7 +38,7 @@ public sealed class RunEventNotifier(IConnectionMultiplexer redis) : IAsyncDispo
         {
             try
             {
-                await waiter.Task.WaitAsync(timeout, cancellationToken);
+                await waiter.Task.WaitAsync(timeout, owner._time, cancellationToken);
             }
             catch (TimeoutException)
             {

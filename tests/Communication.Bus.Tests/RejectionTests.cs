@@ -133,7 +133,7 @@ public class RejectionTests(RedisFixture redis)
         var ex = await Assert.ThrowsAsync<EnvelopeValidationException>(() => bus.Bus.PublishAsync(bad));
 
         Assert.Contains(ex.Errors, e => e.Field == "id");
-        Assert.Contains(ex.Errors, e => e.Field == "to[1]" && e.Message.Contains(','));
+        Assert.Contains(ex.Errors, e => e.Field == "to[1]" && e.Message.Contains(',', StringComparison.Ordinal));
         Assert.Contains(ex.Errors, e => e.Field == "correlationId");
         Assert.Contains(ex.Errors, e => e.Field == "meta");
         Assert.Contains(ex.Errors, e => e.Field == "payload");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Ai.Gateway.Prompts.Texts;
@@ -40,7 +41,7 @@ internal sealed class ContextFormat() : PromptFormat(
                 ? (null, document.GetString())
                 : (Optional(document, "title"), document.GetProperty("content").GetString());
             var titleAttribute = title is null ? "" : $" title=\"{title.Replace("\"", "&quot;", StringComparison.Ordinal)}\"";
-            documents.Append($"\n\n<document id=\"{++number}\"{titleAttribute}>\n{content}\n</document>");
+            documents.Append(CultureInfo.InvariantCulture, $"\n\n<document id=\"{++number}\"{titleAttribute}>\n{content}\n</document>");
         }
 
         var prompt = Paragraphs(

@@ -61,7 +61,7 @@ public sealed partial class GeminiChatClient : IChatClient
     {
         var model = ModelId(options);
         var body = GeminiRequestBuilder.Build(messages, options, options?.RawRepresentationFactory?.Invoke(this) as JsonObject);
-        using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
+        using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
         try
         {
             using var response = await SendAsync(model, stream: false, body, deadline);
@@ -88,7 +88,7 @@ public sealed partial class GeminiChatClient : IChatClient
     {
         var model = ModelId(options);
         var body = GeminiRequestBuilder.Build(messages, options, options?.RawRepresentationFactory?.Invoke(this) as JsonObject);
-        using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
+        using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
 
         HttpResponseMessage? response = null;
         IAsyncEnumerator<SseItem<string>> events;
@@ -204,7 +204,7 @@ public sealed partial class GeminiChatClient : IChatClient
         return model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
     }
 
-    private async Task<HttpResponseMessage> SendAsync(string model, bool stream, JsonObject body, CallDeadline deadline)
+    private async Task<HttpResponseMessage> SendAsync(string model, bool stream, JsonObject body, Deadline deadline)
     {
         var path = string.Join('/', model.Split('/').Select(Uri.EscapeDataString));
         var action = stream ? "streamGenerateContent?alt=sse" : "generateContent";
@@ -264,7 +264,7 @@ public sealed partial class GeminiChatClient : IChatClient
     }
 
     // The exception to throw instead of the one caught, or null to let the caught one propagate.
-    private ModelProviderException? Translate(Exception exception, string model, CallDeadline deadline)
+    private ModelProviderException? Translate(Exception exception, string model, Deadline deadline)
     {
         ModelProviderException? failure = exception switch
         {
@@ -274,7 +274,7 @@ public sealed partial class GeminiChatClient : IChatClient
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             // Any other cancellation is a timeout: ours, or an HttpClient.Timeout shorter than ours.
             OperationCanceledException => new ModelProviderException(
-                $"gemini model '{model}' did not answer within {deadline.Timeout}.", ProviderNames.Gemini, model, ModelFailureKind.Timeout,
+                $"gemini model '{model}' did not answer within {deadline.Limit}.", ProviderNames.Gemini, model, ModelFailureKind.Timeout,
                 innerException: exception),
             HttpRequestException or IOException => new ModelProviderException(
                 $"gemini model '{model}' could not be reached: {exception.Message}", ProviderNames.Gemini, model, ModelFailureKind.Transient,

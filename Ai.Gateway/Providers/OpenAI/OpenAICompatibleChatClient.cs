@@ -43,7 +43,7 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
     public override async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
+        using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
         try
         {
             return await base.GetResponseAsync(messages, options, deadline.Token);
@@ -57,7 +57,7 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        using var deadline = new CallDeadline(_options.RequestTimeout, _time, cancellationToken);
+        using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
         var updates = base.GetStreamingResponseAsync(messages, options, deadline.Token).GetAsyncEnumerator(deadline.Token);
         await using (updates)
         {
@@ -103,7 +103,7 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
     }
 
     // The exception to throw instead of the one caught, or null to let the caught one propagate.
-    private ModelProviderException? Translate(Exception exception, CallDeadline deadline)
+    private ModelProviderException? Translate(Exception exception, Deadline deadline)
     {
         ModelProviderException? failure = exception switch
         {
@@ -112,7 +112,7 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             // Our deadline, or the SDK's NetworkTimeout (the same value) firing first.
             OperationCanceledException => new ModelProviderException(
-                $"openai model '{_model}' did not answer within {deadline.Timeout}.", ProviderNames.OpenAI, _model, ModelFailureKind.Timeout,
+                $"openai model '{_model}' did not answer within {deadline.Limit}.", ProviderNames.OpenAI, _model, ModelFailureKind.Timeout,
                 innerException: exception),
             ClientResultException { Status: > 0 } result => FromResult(result),
             // Status 0: no HTTP answer at all (connection refused, reset, DNS).
