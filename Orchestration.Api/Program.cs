@@ -16,6 +16,7 @@ app.MapApiDocs();
 app.MapAgentsApi();
 app.MapWorkflowsApi();
 app.MapRunsApi();
+app.MapDeadLettersApi();
 
 app.Run();
 

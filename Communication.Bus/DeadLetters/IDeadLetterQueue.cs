@@ -10,6 +10,14 @@ public interface IDeadLetterQueue
     /// <param name="cancellationToken">Cancels the call.</param>
     Task<IReadOnlyList<DeadLetter>> ListAsync(string topic, int count = 100, string? after = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The topics whose dead-letter stream exists (<c>bus:{topic}:dlq</c>), by name. Found with <c>SCAN</c> on every
+    /// primary (so it works on Redis Cluster too); it costs a pass over the key space, so call it for an overview, not
+    /// per message.
+    /// </summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<IReadOnlyList<string>> ListTopicsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>The number of entries in the dead-letter stream of <paramref name="topic"/>.</summary>
     /// <param name="topic">The topic.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

@@ -28,6 +28,26 @@ internal sealed class RedisDeadLetterQueue(RedisMessageBus bus, ILogger logger) 
         return [.. entries.Select(e => Parse(topic, e))];
     }
 
+    public async Task<IReadOnlyList<string>> ListTopicsAsync(CancellationToken cancellationToken = default)
+    {
+        const string prefix = "bus:{", suffix = "}:dlq";
+        var topics = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var server in bus.Redis.GetServers().Where(s => s.IsConnected && !s.IsReplica))
+        {
+            await foreach (var key in server.KeysAsync(bus.Database.Database, prefix + "*" + suffix, pageSize: 500).WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                var name = key.ToString();
+                var topic = name[prefix.Length..^suffix.Length];
+                if (BusProtocol.IsValidName(topic))
+                {
+                    topics.Add(topic);
+                }
+            }
+        }
+
+        return [.. topics];
+    }
+
     public Task<long> CountAsync(string topic, CancellationToken cancellationToken = default) =>
         bus.Database.StreamLengthAsync(BusProtocol.DeadLetterStreamKey(topic));
 

@@ -31,6 +31,25 @@ public class DeadLetterQueueTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task Topics_with_dead_letters_are_listed_and_topics_without_are_not()
+    {
+        var withLetters = TestTopics.New();
+        var clean = TestTopics.New();
+        await using var bus = await TestBus.CreateAsync(redis);
+        await using var s1 = await bus.Bus.SubscribeAsync(withLetters, (_, _) => Task.CompletedTask);
+        await using var s2 = await bus.Bus.SubscribeAsync(clean, (_, _) => Task.CompletedTask);
+        await redis.Db.StreamAddAsync(BusProtocol.StreamKey(withLetters), [new("v", "1"), new("id", "not-a-uuid")]);
+        await bus.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Task, clean, 1));
+        await Eventually.TrueAsync(async () => await bus.Bus.DeadLetters.CountAsync(withLetters) == 1);
+
+        var topics = await bus.Bus.DeadLetters.ListTopicsAsync();
+
+        Assert.Contains(withLetters, topics);
+        Assert.DoesNotContain(clean, topics);
+        Assert.Equal(topics.Order(StringComparer.Ordinal), topics);
+    }
+
+    [Fact]
     public async Task A_dead_letter_replayed_after_the_fix_is_handled_once_by_its_group_only()
     {
         var topic = TestTopics.New();
