@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
 
-namespace Microsoft.AspNetCore.Builder;
+namespace Orchestration.Api.Apis;
 
 /// <summary>The bus's dead-letter streams (<c>bus:{topic}:dlq</c>) for operators: list and replay.</summary>
 public static class DeadLettersApi
