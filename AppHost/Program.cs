@@ -3,38 +3,36 @@ using AppHost;
 var builder = DistributedApplication.CreateBuilder(args);
 
 // Infrastructure: Redis holds the bus streams, run state, the registry and the rate-limit buckets.
+// Published: a container with a named data volume and append-only persistence, or a managed Redis
+// given as a secret connection string (AZURE_REDIS_MODE=connectionString); see docs/RUNBOOK.md.
 var redis = builder.AddRedisForThisMachine();
 
-// Secrets: generated for local runs, prompted for (or taken from azd) when deployed.
+// Secrets: generated for local runs and by azd when deployed.
 var apiKey = builder.AddGeneratedSecret("api-key", 40);
 var gatewayServiceKey = builder.AddGeneratedSecret("gateway-service-key", 40);
 var busSigningKey = builder.AddGeneratedSecret("bus-signing-key", 48);
-var geminiApiKey = string.IsNullOrEmpty(builder.Configuration["Parameters:gemini-api-key"])
-    ? null
-    : builder.AddParameter("gemini-api-key", secret: true);
 
-// Services.
-var orchestration = builder.AddProject<Projects.Orchestration_Api>("orchestration-api")
+// Always declared so a deployment can set it; empty means the gateway's offline provider.
+var geminiApiKey = builder.AddOptionalSecret("gemini-api-key");
+
+// Services: reachable from outside (clients, outside agents), probed on /alive and /health/ready.
+var orchestration = builder.AddService<Projects.Orchestration_Api>("orchestration-api")
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
     .WithEnvironment("Auth__ApiKeys__gateway", gatewayServiceKey)
     .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
-    .WithHttpHealthCheck("/health");
+    .AsPublicService();
 
 // The gateway also hosts LLM agents, which register with orchestration-api using their own key.
-var gateway = builder.AddProject<Projects.Ai_Gateway>("ai-gateway")
+builder.AddService<Projects.Ai_Gateway>("ai-gateway")
     .WithReference(redis).WaitFor(redis)
     .WithReference(orchestration)
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
     .WithEnvironment("HostedAgents__ApiKey", gatewayServiceKey)
     .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
-    .WithHttpHealthCheck("/health");
-
-if (geminiApiKey is not null)
-{
-    gateway.WithEnvironment("Gemini__ApiKey", geminiApiKey);
-}
+    .WithEnvironment("Gemini__ApiKey", geminiApiKey)
+    .AsPublicService();
 
 builder.Build().Run();

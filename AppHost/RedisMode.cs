@@ -8,13 +8,13 @@ public enum RedisMode
     /// <summary>A container when a container runtime answers, else a local redis-server, else stop with advice.</summary>
     Auto,
 
-    /// <summary>The official Redis container (needs Docker or Podman). Always used when publishing.</summary>
+    /// <summary>The official Redis container (needs Docker or Podman), with a data volume and an append-only file. Published by default.</summary>
     Container,
 
     /// <summary>A local <c>redis-server</c> executable on loopback, on a free port, with an append-only file.</summary>
     Executable,
 
-    /// <summary>An existing server given as <c>ConnectionStrings:redis</c>.</summary>
+    /// <summary>An existing server given as <c>ConnectionStrings:redis</c>; published, a secret parameter (a managed Redis).</summary>
     ConnectionString,
 }
 
@@ -42,12 +42,15 @@ public static class RedisModeSelector
         : throw new ArgumentException(
             $"Redis:Mode '{value}' is not valid; use auto, container, executable or connectionString.", nameof(value));
 
-    /// <summary>Resolves the mode to use: publishing always uses the container, <c>auto</c> probes.</summary>
+    /// <summary>
+    /// Resolves the mode to use: publishing uses the container unless a connection string (a managed
+    /// Redis) is asked for; <c>auto</c> probes the machine.
+    /// </summary>
     public static RedisMode Choose(RedisMode configured, bool isPublishMode, IRedisEnvironment environment)
     {
         if (isPublishMode)
         {
-            return RedisMode.Container;
+            return configured == RedisMode.ConnectionString ? RedisMode.ConnectionString : RedisMode.Container;
         }
 
         if (configured != RedisMode.Auto)

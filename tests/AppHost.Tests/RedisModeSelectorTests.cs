@@ -45,9 +45,13 @@ public sealed class RedisModeSelectorTests
     [Theory]
     [InlineData(RedisMode.Auto)]
     [InlineData(RedisMode.Executable)]
-    [InlineData(RedisMode.ConnectionString)]
-    public void Publishing_always_uses_the_container(RedisMode configured) =>
+    [InlineData(RedisMode.Container)]
+    public void Publishing_uses_the_container_unless_a_connection_string_is_asked_for(RedisMode configured) =>
         Assert.Equal(RedisMode.Container, RedisModeSelector.Choose(configured, isPublishMode: true, new FakeMachine(false, null)));
+
+    [Fact]
+    public void Publishing_a_connection_string_gives_a_managed_redis() =>
+        Assert.Equal(RedisMode.ConnectionString, RedisModeSelector.Choose(RedisMode.ConnectionString, isPublishMode: true, new FakeMachine(false, null)));
 
     [Theory]
     [InlineData(RedisMode.Container)]
