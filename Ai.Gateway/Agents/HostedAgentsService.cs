@@ -116,7 +116,8 @@ public sealed partial class HostedAgentsService(
                     if (!registered.Contains(agent.Id) || !await client.HeartbeatAsync(agent.Id, stoppingToken))
                     {
                         await client.RegisterAsync(new OrchestrationClient.Registration(agent.Id, agent.Definition.Name, agent.Definition.Capabilities,
-                            agent.Topic, new Dictionary<string, string> { ["host"] = "ai-gateway", ["kind"] = "llm" }, Options.HeartbeatTtlSeconds), stoppingToken);
+                            agent.Topic, new Dictionary<string, string> { ["host"] = "ai-gateway", ["kind"] = "llm" }, Options.HeartbeatTtlSeconds,
+                            (bus as RedisMessageBus)?.ServiceName), stoppingToken);
                         if (registered.Add(agent.Id))
                         {
                             LogRegistered(logger, agent.Id);

@@ -8,8 +8,9 @@ public sealed class OrchestrationClient(HttpClient http)
 {
     public const string HttpClientName = "orchestration-api";
 
+    /// <summary><paramref name="Sender"/>: the bus name the results come from (the orchestrator accepts results only from it).</summary>
     public sealed record Registration(string Id, string Name, IReadOnlyList<string> Capabilities, string Topic,
-        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds);
+        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds, string? Sender = null);
 
     public async Task RegisterAsync(Registration agent, CancellationToken cancellationToken)
     {

@@ -10,7 +10,7 @@ using Orchestration.Api.Services;
 
 namespace Orchestration.Api.Apis;
 
-public static class RunsApi
+public static partial class RunsApi
 {
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
@@ -23,6 +23,8 @@ public static class RunsApi
         api.MapGet("/{runId}", GetRun).WithName("GetRun").WithSummary("Get a run with its steps");
         api.MapGet("/{runId}/events", StreamEvents).WithName("RunEvents").WithSummary("The run's events as Server-Sent Events: history, then live, until the run ends");
         api.MapPost("/{runId}/cancel", CancelRun).WithName("CancelRun").WithSummary("Cancel a run; completed steps are compensated");
+        api.MapPost("/{runId}/signals/{name}", SendSignal).WithName("SendSignal")
+            .WithSummary("Send a signal (e.g. an approval) to a run: { approved, by, comment, data }; the step waiting for it resumes");
 
         return app;
     }
@@ -66,10 +68,16 @@ public static class RunsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["idempotencyKey"] = ["1-200 printable characters."] });
         }
 
-        var workflow = await services.Workflows.GetAsync(id);
+        if (body.Version is < 1)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["version"] = ["A version number, from 1."] });
+        }
+
+        var workflow = body.Version is { } version ? await services.Workflows.GetVersionAsync(id, version) : await services.Workflows.GetAsync(id);
         if (workflow is null)
         {
-            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown workflow", Detail = $"No workflow '{id}' is stored.", Status = 404 });
+            var detail = body.Version is null ? $"No workflow '{id}' is stored." : $"Workflow '{id}' has no version {body.Version}.";
+            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown workflow", Detail = detail, Status = 404 });
         }
 
         var input = body.Input ?? JsonSerializer.SerializeToElement(new { });
@@ -134,7 +142,106 @@ public static class RunsApi
     }
 
     public static async Task<Results<Ok<RunView>, NotFound>> GetRun(string runId, RunStore runs) =>
-        await runs.LoadAsync(runId) is { } stored ? TypedResults.Ok(RunView.From(stored.State)) : TypedResults.NotFound();
+        await runs.LoadAsync(runId) is { } stored ? TypedResults.Ok(RunView.From(stored.State, await runs.LoadAttemptsAsync(runId))) : TypedResults.NotFound();
+
+    public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ValidationProblem, ProblemHttpResult>> SendSignal(
+        string runId, string name, HttpRequest request, RunStore runs, RunEngine engine, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (!SignalName().IsMatch(name))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["Use 1-64 letters, digits, '_' or '-'."] });
+        }
+
+        var (body, errors, problem) = await ReadBodyAsync<SignalRequest>(request, cancellationToken);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (errors is not null)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
+        body ??= new SignalRequest();
+        var fieldErrors = new Dictionary<string, string[]>();
+        if (body.By is { Length: > 200 } || body.By?.Any(char.IsControl) == true)
+        {
+            fieldErrors["by"] = ["At most 200 printable characters."];
+        }
+
+        if (body.Comment is { Length: > 4000 })
+        {
+            fieldErrors["comment"] = ["At most 4000 characters."];
+        }
+
+        if (body.Data is { } data && data.GetRawText().Length > 64 * 1024)
+        {
+            fieldErrors["data"] = ["At most 64 KiB of JSON."];
+        }
+
+        if (fieldErrors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(fieldErrors);
+        }
+
+        var stored = await runs.LoadAsync(runId);
+        if (stored is null)
+        {
+            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown run", Detail = $"No run '{runId}' is stored.", Status = 404 });
+        }
+
+        if (!stored.State.Workflow.Steps.Any(s => s.Type == StepType.Approval && (s.Signal ?? s.Id) == name))
+        {
+            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown signal", Detail = $"No step of workflow '{stored.State.WorkflowId}' version {stored.State.WorkflowVersion} waits for signal '{name}'.", Status = 404 });
+        }
+
+        if (stored.State.IsTerminal || stored.State.Compensation is not null)
+        {
+            return TypedResults.Conflict(new ProblemDetails { Title = "The run is already ending", Detail = $"Run {runId} is {stored.State.Status}; it takes no more signals.", Status = 409 });
+        }
+
+        var signal = new RunSignal { Approved = body.Approved, By = body.By, Comment = body.Comment, Data = body.Data, At = time.GetUtcNow() };
+        try
+        {
+            var run = await engine.ApplyAsync(runId, new SignalReceived(name, signal), cancellationToken) ?? stored.State;
+            return TypedResults.Accepted($"/api/runs/{runId}", RunView.From(run));
+        }
+        catch (RunContentionException contention)
+        {
+            return TypedResults.Problem(contention.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Busy");
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial System.Text.RegularExpressions.Regex SignalName();
+
+    /// <summary>An optional JSON body: the value, or field errors, or a problem (wrong media type).</summary>
+    private static async Task<(T? Body, Dictionary<string, string[]>? Errors, ProblemHttpResult? Problem)> ReadBodyAsync<T>(HttpRequest request, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (request.ContentLength is null or 0 && request.Headers.TransferEncoding.Count == 0)
+        {
+            return (null, null, null);
+        }
+
+        if (!request.HasJsonContentType())
+        {
+            return (null, null, TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
+        }
+
+        JsonElement json;
+        try
+        {
+            json = await request.ReadFromJsonAsync<JsonElement>(cancellationToken);
+        }
+        catch (JsonException)
+        {
+            return (null, new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] }, null);
+        }
+
+        return StrictJson.TryRead<T>(json, RunJson.Options, out var body, out var errors) ? (body, null, null) : (null, errors, null);
+    }
 
     public static async Task<Results<ServerSentEventsResult<RunEvent>, NotFound, NoContent, ValidationProblem>> StreamEvents(
         string runId, HttpRequest request, RunStore runs, RunEventNotifier notifier, CancellationToken cancellationToken)

@@ -34,7 +34,7 @@ public sealed class AgentDirectory(AgentRegistry registry, TimeProvider time)
             }
 
             var agents = (await registry.ListAsync(status: AgentStatuses.Active))
-                .Select(a => new AgentCandidate(a.Id, a.Topic, a.Capabilities))
+                .Select(a => new AgentCandidate(a.Id, a.Topic, a.Capabilities, a.Sender))
                 .ToList();
             _snapshot = new Snapshot(agents, time.GetUtcNow());
             return agents;

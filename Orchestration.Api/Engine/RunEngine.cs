@@ -47,11 +47,14 @@ public sealed partial class RunEngine(
         var runId = idempotencyKey is null
             ? Guid.NewGuid().ToString("N")
             : DeterministicGuid.Create($"{workflow.Id}/{idempotencyKey}").ToString("N");
-        var template = RunFactory.Create(runId, workflow, input, time.GetUtcNow(), idempotencyKey, System.Diagnostics.Activity.Current?.Id);
-        var json = JsonSerializer.Serialize(template, RunJson.Options);
+        var now = time.GetUtcNow();
+        var traceParent = System.Diagnostics.Activity.Current?.Id;
+        var nonce = Guid.NewGuid().ToString("N");
+        RunState Template() => RunFactory.Create(runId, workflow, input, now, idempotencyKey, traceParent) with { Nonce = nonce };
 
-        await store.IndexAsync(template, Options.RunRetention);
-        var started = await CommitAsync(() => JsonSerializer.Deserialize<RunState>(json, RunJson.Options)!, 0, new StartRun());
+        using var scope = logger.BeginScope(new RunScope(runId));
+        await store.IndexAsync(Template(), Options.RunRetention);
+        var started = await CommitAsync(() => Task.FromResult<RunState?>(Template()), 0, new StartRun());
         if (started is not null)
         {
             return new StartOutcome(started, Created: true);
@@ -66,6 +69,7 @@ public sealed partial class RunEngine(
     /// <summary>Applies an input to a stored run; returns the run after it (null if the run does not exist).</summary>
     public async Task<RunState?> ApplyAsync(string runId, RunInput input, CancellationToken cancellationToken)
     {
+        using var scope = logger.BeginScope(new RunScope(runId));
         for (var attempt = 0; attempt < MaxCommitAttempts; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -75,7 +79,17 @@ public sealed partial class RunEngine(
                 return null;
             }
 
-            var result = await CommitAsync(stored.Fresh, stored.Version, input);
+            var first = true;
+            var result = await CommitAsync(async () =>
+            {
+                if (first)
+                {
+                    first = false;
+                    return stored.State;
+                }
+
+                return (await store.LoadAsync(runId))?.State;
+            }, stored.Version, input);
             if (result is not null)
             {
                 return result;
@@ -94,6 +108,7 @@ public sealed partial class RunEngine(
         var due = await store.ClaimDueAsync(now, now + Options.TimerLease, max);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (wakeup, ct) =>
         {
+            using var scope = logger.BeginScope(new RunScope(wakeup.RunId));
             try
             {
                 var run = await ApplyAsync(wakeup.RunId, new TimersDue(), ct);
@@ -117,13 +132,14 @@ public sealed partial class RunEngine(
     }
 
     /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
-    private async Task<RunState?> CommitAsync(Func<RunState> load, long version, RunInput input)
+    private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, RunInput input)
     {
-        var transition = RunReducer.Apply(load(), input, time.GetUtcNow(), await agents.GetAsync());
-        if (NoAgentFound(transition) && agents.Age > TimeSpan.FromMilliseconds(100))
+        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes);
+        var transition = RunReducer.Apply((await load())!, input, time.GetUtcNow(), await agents.GetAsync(), limits);
+        if (transition.NoAgent && agents.Age > TimeSpan.FromMilliseconds(100) && await load() is { } again)
         {
             // The cached view may predate a registration: look again before failing the attempt.
-            transition = RunReducer.Apply(load(), input, time.GetUtcNow(), await agents.GetAsync(fresh: true));
+            transition = RunReducer.Apply(again, input, time.GetUtcNow(), await agents.GetAsync(fresh: true), limits);
         }
 
         var run = transition.State;
@@ -232,10 +248,6 @@ public sealed partial class RunEngine(
 
         return next ?? time.GetUtcNow() + Options.TimerLease;
     }
-
-    private static bool NoAgentFound(RunTransition transition) =>
-        transition.Events.Any(e => e.Type is RunEventTypes.StepRetrying or RunEventTypes.StepFailed or RunEventTypes.StepSkipped or RunEventTypes.CompensationFailed
-            && e.Data is { } data && data.TryGetProperty("error", out var error) && error.GetString()?.StartsWith("No active", StringComparison.Ordinal) == true);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Resending {Count} stored task(s) of run {RunId} that were not confirmed sent.")]
     private static partial void LogResending(ILogger logger, int count, string runId);

@@ -71,7 +71,8 @@ public sealed partial class RunEngineWorker(
             return;
         }
 
-        await engine.ApplyAsync(result.RunId, new StepResultReceived(result, message.CorrelationId), cancellationToken);
+        using var scope = logger.BeginScope(new RunScope(result.RunId, result.StepId, result.AgentId));
+        await engine.ApplyAsync(result.RunId, new StepResultReceived(result, message.CorrelationId, message.From), cancellationToken);
     }
 
     private static async Task<bool> WaitAsync(PeriodicTimer timer, CancellationToken stoppingToken)

@@ -11,8 +11,11 @@ public static class RunFactory
     {
         RunId = runId,
         Nonce = Guid.NewGuid().ToString("N"),
+        WorkflowId = workflow.Id,
+        WorkflowVersion = workflow.Version ?? 0,
         Workflow = workflow,
         Input = input.Clone(),
+        StoredBytes = input.GetRawText().Length,
         IdempotencyKey = idempotencyKey,
         CreatedAt = now,
         TraceParent = traceParent,

@@ -10,6 +10,8 @@ namespace Orchestration.Api.Engine;
 /// events and tasks to send. No I/O, no clock of its own: every replica computes the same
 /// transition, and tests drive it with a fake clock. It takes ownership of the state it is given
 /// (the engine passes a freshly loaded copy) and changes it in place.
+/// Steps form a graph (see <see cref="WorkflowGraph"/>): after every input the reducer starts each
+/// pending step whose dependencies are done, up to the workflow's <c>maxParallelism</c>.
 /// </summary>
 public sealed class RunReducer
 {
@@ -22,18 +24,22 @@ public sealed class RunReducer
     private readonly RunState _run;
     private readonly DateTimeOffset _now;
     private readonly IReadOnlyList<AgentCandidate> _agents;
+    private readonly RunLimits _limits;
+    private readonly WorkflowGraph _graph;
 
-    private RunReducer(RunState current, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents)
+    private RunReducer(RunState current, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents, RunLimits limits)
     {
         _run = current;
         _transition = new RunTransition(_run);
         _now = now;
         _agents = agents;
+        _limits = limits;
+        _graph = WorkflowGraph.Of(current.Workflow);
     }
 
-    public static RunTransition Apply(RunState current, RunInput input, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents)
+    public static RunTransition Apply(RunState current, RunInput input, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents, RunLimits? limits = null)
     {
-        var reducer = new RunReducer(current, now, agents);
+        var reducer = new RunReducer(current, now, agents, limits ?? RunLimits.Default);
 
         // Time first: a result or a cancel that arrives after a deadline must not beat it.
         if (input is not StartRun)
@@ -47,13 +53,17 @@ public sealed class RunReducer
                 reducer.Start();
                 break;
             case StepResultReceived result:
-                reducer.OnResult(result.Result, result.CorrelationId);
+                reducer.OnResult(result.Result, result.CorrelationId, result.From);
+                break;
+            case SignalReceived signal:
+                reducer.OnSignal(signal.Name, signal.Signal);
                 break;
             case CancelRun:
                 reducer.OnCancel();
                 break;
         }
 
+        reducer.Schedule();
         return reducer._transition;
     }
 
@@ -70,17 +80,18 @@ public sealed class RunReducer
 
         _run.Status = RunStatus.Running;
         _run.StartedAt = _now;
-        Emit(RunEventTypes.WorkflowStarted, data: new { workflowId = Workflow.Id, input = _run.Input });
+        Emit(RunEventTypes.WorkflowStarted, data: new { workflowId = Workflow.Id, version = _run.WorkflowVersion, input = _run.Input });
         _run.Timers.Add(new RunTimer(TimerKind.WorkflowTimeout, _now.AddMilliseconds(Workflow.TimeoutMs)));
-        DispatchStep(0, attempt: 1);
     }
 
-    private void OnResult(AgentTaskResult result, string? correlationId)
+    private void OnResult(AgentTaskResult result, string? correlationId, string? from)
     {
         if (result.Kind == AgentTaskKind.Compensation)
         {
-            if (_run.Compensation?.Current == result.StepId && result.Attempt == 1
-                && (correlationId is null || correlationId == _run.Compensation.CurrentMessageId))
+            var compensation = _run.Compensation;
+            if (compensation?.Current == result.StepId && result.Attempt == 1
+                && correlationId == compensation.CurrentMessageId
+                && (compensation.CurrentSender is null || from == compensation.CurrentSender))
             {
                 FinishCompensation(result.StepId, result.Ok, result.Error);
             }
@@ -94,22 +105,70 @@ public sealed class RunReducer
             return;
         }
 
+        // The attempt's own state decides whether a result counts: only the attempt in flight, only
+        // with its task's message id, only from the sender it was sent to. A late result, a duplicate
+        // delivery, a replayed task's answer or another agent's message changes nothing.
         var step = _run.Steps[index];
-        if (step.Status != StepStatus.Running || step.Current?.Number != result.Attempt
-            || (correlationId is not null && correlationId != step.Current.MessageId))
+        if (step.Status != StepStatus.Running || step.Current is not { } attempt || attempt.Number != result.Attempt
+            || correlationId != attempt.MessageId || (attempt.Sender is not null && from != attempt.Sender))
         {
-            return; // a late result of a timed-out attempt, a duplicate delivery, or not ours
+            return;
         }
 
         _run.Timers.RemoveAll(t => t.Kind == TimerKind.AttemptTimeout && t.StepId == step.Id && t.Attempt == result.Attempt);
-        if (result.Ok)
-        {
-            Succeed(index, result);
-        }
-        else
+        if (!result.Ok)
         {
             FailAttempt(index, result.Error ?? "The agent reported a failure without a reason.", result.Retryable);
+            return;
         }
+
+        var size = result.Output is { } output ? output.GetRawText().Length : 0;
+        if (_run.StoredBytes + size > _limits.MaxRunBytes)
+        {
+            FailAttempt(index, $"The output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
+            return;
+        }
+
+        _run.StoredBytes += size;
+        Succeed(index, result.Output, Sanitize(result.Metadata), result.Attempt,
+            new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
+    }
+
+    private void OnSignal(string name, RunSignal signal)
+    {
+        if (!AcceptsStepWork)
+        {
+            return;
+        }
+
+        var index = _run.Steps.FindIndex(s => s.Status == StepStatus.Waiting && s.WaitingFor == name);
+        Emit(RunEventTypes.SignalReceived, index < 0 ? null : _run.Steps[index].Id, data: new { signal = name, signal.Approved, signal.By, signal.Comment });
+        if (index < 0)
+        {
+            // Kept until a step waits for it: a signal may arrive before its step is reached.
+            _run.Signals[name] = signal;
+            return;
+        }
+
+        Resolve(index, signal);
+    }
+
+    private void Resolve(int index, RunSignal signal)
+    {
+        var step = _run.Steps[index];
+        _run.Timers.RemoveAll(t => t.Kind == TimerKind.SignalTimeout && t.StepId == step.Id);
+        step.WaitingFor = null;
+        if (!signal.Approved)
+        {
+            var by = signal.By is { Length: > 0 } who ? $" by {who}" : "";
+            var comment = signal.Comment is { Length: > 0 } text ? $": {text}" : ".";
+            FailAttempt(index, $"Not approved{by}{comment}", retryable: false);
+            return;
+        }
+
+        var output = JsonSerializer.SerializeToElement(new { approved = true, by = signal.By, comment = signal.Comment, data = signal.Data }, RunJson.Options);
+        _run.StoredBytes += output.GetRawText().Length;
+        Succeed(index, output, metadata: null, attempt: 1, new { output });
     }
 
     private void OnTimers()
@@ -139,6 +198,16 @@ public sealed class RunReducer
                     }
 
                     break;
+                case TimerKind.SignalTimeout when AcceptsStepWork:
+                    var waiting = IndexOf(due.StepId!);
+                    if (_run.Steps[waiting].Status == StepStatus.Waiting)
+                    {
+                        var signal = _run.Steps[waiting].WaitingFor;
+                        _run.Steps[waiting].WaitingFor = null;
+                        FailAttempt(waiting, $"No signal '{signal}' arrived within {Workflow.Steps[waiting].TimeoutMs} ms.", retryable: false);
+                    }
+
+                    break;
                 case TimerKind.RetryDue when AcceptsStepWork:
                     var retryIndex = IndexOf(due.StepId!);
                     if (_run.Steps[retryIndex].Status == StepStatus.Retrying)
@@ -162,6 +231,104 @@ public sealed class RunReducer
         }
     }
 
+    /// <summary>Starts (or skips) every pending step whose dependencies are done; ends the run when all steps are.</summary>
+    private void Schedule()
+    {
+        var progressed = true;
+        while (progressed && AcceptsStepWork)
+        {
+            progressed = false;
+            var active = _run.Steps.Count(s => s.Status is StepStatus.Running or StepStatus.Retrying);
+            for (var i = 0; i < _run.Steps.Count && AcceptsStepWork; i++)
+            {
+                if (_run.Steps[i].Status != StepStatus.Pending || !DependenciesDone(i))
+                {
+                    continue;
+                }
+
+                var definition = Workflow.Steps[i];
+                var deps = _graph.Dependencies[i];
+                if (deps.Length > 0 && deps.All(d => _run.Steps[d] is { Status: StepStatus.Skipped, SkipReason: "condition" or "dependencies" }))
+                {
+                    // Everything it builds on was left out on purpose: leave it out too.
+                    Skip(i, "dependencies");
+                    progressed = true;
+                    continue;
+                }
+
+                if (_graph.Conditions[i] is { } condition && !condition.Evaluate(_run.Input, Outputs()))
+                {
+                    Skip(i, "condition", new { when = definition.When });
+                    progressed = true;
+                    continue;
+                }
+
+                if (definition.Type == StepType.Approval)
+                {
+                    Wait(i);
+                    progressed = true;
+                    continue;
+                }
+
+                if (Workflow.MaxParallelism > 0 && active >= Workflow.MaxParallelism)
+                {
+                    continue;
+                }
+
+                DispatchStep(i, attempt: 1);
+                active++;
+                progressed = true;
+            }
+        }
+
+        if (AcceptsStepWork && _run.Steps.All(s => s.Status is StepStatus.Succeeded or StepStatus.Skipped))
+        {
+            var last = _run.Steps.LastOrDefault(s => s.Status == StepStatus.Succeeded);
+            _run.Output = last?.Output;
+            _transition.RunOutput = _run.Output is not null;
+            Finish(RunStatus.Succeeded);
+        }
+    }
+
+    private bool DependenciesDone(int index) =>
+        _graph.Dependencies[index].All(d => d >= 0 && _run.Steps[d].Status is StepStatus.Succeeded or StepStatus.Skipped);
+
+    private void Skip(int index, string reason, object? detail = null)
+    {
+        var step = _run.Steps[index];
+        step.Status = StepStatus.Skipped;
+        step.SkipReason = reason;
+        step.StartedAt ??= _now;
+        step.EndedAt = _now;
+        Emit(RunEventTypes.StepSkipped, step.Id, data: new { reason, detail });
+    }
+
+    private void Wait(int index)
+    {
+        var definition = Workflow.Steps[index];
+        var step = _run.Steps[index];
+        var signal = definition.Signal ?? definition.Id;
+        step.Status = StepStatus.Waiting;
+        step.WaitingFor = signal;
+        step.Attempts = 1;
+        step.StartedAt ??= _now;
+        step.Current = new AttemptState
+        {
+            Number = 1,
+            MessageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/signal/{step.Id}").ToString(),
+            StartedAt = _now,
+        };
+        Touch(step);
+        Emit(RunEventTypes.Waiting, step.Id, 1, new { signal, timeoutMs = definition.TimeoutMs });
+        if (_run.Signals.Remove(signal, out var early))
+        {
+            Resolve(index, early);
+            return;
+        }
+
+        _run.Timers.Add(new RunTimer(TimerKind.SignalTimeout, _now.AddMilliseconds(definition.TimeoutMs), step.Id, 1));
+    }
+
     private void DispatchStep(int index, int attempt)
     {
         var definition = Workflow.Steps[index];
@@ -172,13 +339,20 @@ public sealed class RunReducer
 
         var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{step.Id}/{attempt}").ToString();
         var agent = ChooseAgent(definition, attempt);
-        var record = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, StartedAt = _now };
-        step.AttemptHistory.Add(record);
+        step.Current = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, Sender = agent?.Sender ?? agent?.Id, StartedAt = _now };
+        Touch(step);
 
         if (agent is null)
         {
+            _transition.NoAgent = true;
             var wanted = definition.Agent is { Length: > 0 } id ? $"agent '{id}'" : $"an agent with capability '{definition.Capability}'";
             FailAttempt(index, $"No active {wanted} is registered.", retryable: true, minimumDelay: NoAgentRetryDelay);
+            return;
+        }
+
+        if (!TryRender(definition.Input, DefaultInput(index), out var input, out var renderError))
+        {
+            FailAttempt(index, renderError, retryable: false);
             return;
         }
 
@@ -194,22 +368,24 @@ public sealed class RunReducer
             Kind = AgentTaskKind.Step,
             AgentId = agent.Id,
             Capability = definition.Capability,
-            Input = RenderInput(definition.Input, DefaultInput(index)),
+            Input = input,
             DeadlineUnixMs = deadline.ToUnixTimeMilliseconds(),
         }));
     }
 
-    private void Succeed(int index, AgentTaskResult result)
+    private void Succeed(int index, JsonElement? output, AgentWorkMetadata? metadata, int attempt, object eventData)
     {
         var step = _run.Steps[index];
         step.Status = StepStatus.Succeeded;
-        step.Output = result.Output;
-        step.Metadata = Sanitize(result.Metadata);
+        step.Output = output;
+        step.Metadata = metadata;
         step.Error = null;
         step.EndedAt = _now;
+        step.Completion = ++_run.Completions;
         step.Current!.EndedAt = _now;
-        Emit(RunEventTypes.StepCompleted, step.Id, result.Attempt, new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
-        Advance(index);
+        Touch(step);
+        _transition.Outputs.Add(step.Id);
+        Emit(RunEventTypes.StepCompleted, step.Id, attempt, eventData);
     }
 
     private void FailAttempt(int index, string error, bool retryable, TimeSpan minimumDelay = default)
@@ -219,6 +395,7 @@ public sealed class RunReducer
         var attempt = step.Current!;
         attempt.Error = error;
         attempt.EndedAt = _now;
+        Touch(step);
         step.Error = error;
 
         switch (definition.OnFail)
@@ -233,9 +410,9 @@ public sealed class RunReducer
                 break;
             case OnFail.Skip:
                 step.Status = StepStatus.Skipped;
+                step.SkipReason = "failed";
                 step.EndedAt = _now;
-                Emit(RunEventTypes.StepSkipped, step.Id, attempt.Number, new { error });
-                Advance(index);
+                Emit(RunEventTypes.StepSkipped, step.Id, attempt.Number, new { reason = "failed", error });
                 break;
             default:
                 step.Status = StepStatus.Failed;
@@ -247,38 +424,29 @@ public sealed class RunReducer
         }
     }
 
-    private void Advance(int index)
-    {
-        if (index + 1 < Workflow.Steps.Count)
-        {
-            DispatchStep(index + 1, attempt: 1);
-            return;
-        }
-
-        _run.Output = _run.Steps.LastOrDefault(s => s.Status == StepStatus.Succeeded)?.Output;
-        Finish(RunStatus.Succeeded);
-    }
-
     /// <summary>Stops step work (in-flight attempts are ignored from now on) and compensates.</summary>
     private void Abort(RunStatus outcome, string error)
     {
         _run.Error = error;
-        foreach (var step in _run.Steps.Where(s => s.Status is StepStatus.Running or StepStatus.Retrying))
+        foreach (var step in _run.Steps.Where(s => s.Status is StepStatus.Running or StepStatus.Retrying or StepStatus.Waiting))
         {
             step.Status = StepStatus.Cancelled;
             step.EndedAt = _now;
+            step.WaitingFor = null;
             if (step.Current is { EndedAt: null } attempt)
             {
                 attempt.EndedAt = _now;
                 attempt.Error ??= error;
+                Touch(step);
             }
         }
 
         _run.Timers.Clear();
 
-        // Saga: undo the completed steps, the most recent first.
-        var pending = Enumerable.Range(0, _run.Steps.Count).Reverse()
+        // Saga: undo the completed steps, the most recently completed first (across parallel branches too).
+        var pending = Enumerable.Range(0, _run.Steps.Count)
             .Where(i => _run.Steps[i].Status == StepStatus.Succeeded && Workflow.Steps[i].Compensate is not null)
+            .OrderByDescending(i => _run.Steps[i].Completion)
             .Select(i => _run.Steps[i].Id)
             .ToList();
         if (pending.Count == 0)
@@ -309,12 +477,20 @@ public sealed class RunReducer
         var agent = _agents.FirstOrDefault(a => a.Id == definition.Compensate!.Agent);
         if (agent is null)
         {
+            _transition.NoAgent = true;
             FinishCompensation(stepId, ok: false, $"No active agent '{definition.Compensate!.Agent}' is registered.");
+            return;
+        }
+
+        if (!TryRender(definition.Compensate!.Input, _run.Steps[index].Output ?? _run.Input, out var input, out var renderError))
+        {
+            FinishCompensation(stepId, ok: false, renderError);
             return;
         }
 
         var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/compensation/{stepId}/1").ToString();
         compensation.CurrentMessageId = messageId;
+        compensation.CurrentSender = agent.Sender ?? agent.Id;
         var deadline = _now.AddMilliseconds(definition.TimeoutMs);
         _run.Timers.Add(new RunTimer(TimerKind.CompensationTimeout, deadline, stepId, 1));
         Emit(RunEventTypes.CompensationStarted, stepId, 1, new { agentId = agent.Id });
@@ -326,7 +502,7 @@ public sealed class RunReducer
             Attempt = 1,
             Kind = AgentTaskKind.Compensation,
             AgentId = agent.Id,
-            Input = RenderInput(definition.Compensate!.Input, _run.Steps[index].Output ?? _run.Input),
+            Input = input,
             DeadlineUnixMs = deadline.ToUnixTimeMilliseconds(),
         }));
     }
@@ -336,6 +512,7 @@ public sealed class RunReducer
         _run.Timers.RemoveAll(t => t.Kind == TimerKind.CompensationTimeout && t.StepId == stepId);
         _run.Compensation!.Current = null;
         _run.Compensation.CurrentMessageId = null;
+        _run.Compensation.CurrentSender = null;
         if (ok)
         {
             _run.Compensated.Add(stepId);
@@ -398,31 +575,73 @@ public sealed class RunReducer
         return candidates[(start + attempt - 1) % candidates.Count];
     }
 
+    /// <summary>
+    /// A step without a template gets: without <c>dependsOn</c>, the output of the latest earlier step
+    /// that succeeded (the run input for none); with one dependency, its output; with several, an
+    /// object of their outputs by step id; with <c>dependsOn: []</c>, the run input.
+    /// </summary>
     private JsonElement DefaultInput(int index)
     {
-        for (var i = index - 1; i >= 0; i--)
+        var definition = Workflow.Steps[index];
+        if (definition.DependsOn is null)
         {
-            if (_run.Steps[i].Status == StepStatus.Succeeded)
+            for (var i = index - 1; i >= 0; i--)
             {
-                return _run.Steps[i].Output ?? default;
+                if (_run.Steps[i].Status == StepStatus.Succeeded)
+                {
+                    return _run.Steps[i].Output ?? default;
+                }
+            }
+
+            return _run.Input;
+        }
+
+        var deps = _graph.Dependencies[index];
+        return deps.Length switch
+        {
+            0 => _run.Input,
+            1 => _run.Steps[deps[0]].Output ?? _run.Input,
+            _ => JsonSerializer.SerializeToElement(deps.ToDictionary(d => _run.Steps[d].Id, d => _run.Steps[d].Output), RunJson.Options),
+        };
+    }
+
+    private bool TryRender(JsonElement? template, JsonElement fallback, out JsonElement input, out string error)
+    {
+        error = "";
+        if (template is not { } value)
+        {
+            input = fallback.ValueKind == JsonValueKind.Undefined ? JsonSerializer.SerializeToElement<object?>(null) : fallback;
+        }
+        else
+        {
+            try
+            {
+                input = JsonSerializer.SerializeToElement(StepTemplates.Render(value, _run.Input, Outputs(), _limits.MaxStepInputBytes), RunJson.Options);
+            }
+            catch (TemplateTooLargeException)
+            {
+                input = default;
+                error = $"The rendered input is over the limit of {_limits.MaxStepInputBytes} bytes (Orchestration:MaxStepInputBytes).";
+                return false;
             }
         }
 
-        return _run.Input;
-    }
-
-    private JsonElement RenderInput(JsonElement? template, JsonElement fallback)
-    {
-        if (template is not { } value)
+        var size = input.GetRawText().Length;
+        if (size > _limits.MaxStepInputBytes)
         {
-            return fallback.ValueKind == JsonValueKind.Undefined ? JsonSerializer.SerializeToElement<object?>(null) : fallback;
+            error = $"The rendered input is {size} bytes, over the limit of {_limits.MaxStepInputBytes} bytes (Orchestration:MaxStepInputBytes).";
+            return false;
         }
 
-        var outputs = _run.Steps.ToDictionary(s => s.Id, s => s.Status == StepStatus.Succeeded ? s.Output : null);
-        return JsonSerializer.SerializeToElement(StepTemplates.Render(value, _run.Input, outputs), RunJson.Options);
+        return true;
     }
 
-    private int IndexOf(string stepId) => _run.Steps.FindIndex(s => s.Id == stepId);
+    private Dictionary<string, JsonElement?> Outputs() =>
+        _run.Steps.ToDictionary(s => s.Id, s => s.Status == StepStatus.Succeeded ? s.Output : null, StringComparer.Ordinal);
+
+    private int IndexOf(string stepId) => _graph.Index.TryGetValue(stepId, out var index) ? index : -1;
+
+    private void Touch(StepState step) => _transition.Attempts.Add((step.Id, step.Current!));
 
     private void Emit(string type, string? stepId = null, int? attempt = null, object? data = null) =>
         _transition.Events.Add(new RunEvent(type, _run.RunId, _now, stepId, attempt,

@@ -1,55 +1,58 @@
+using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
 using Orchestration.Api.Model;
+using Orchestration.Api.Services;
 using StackExchange.Redis;
 
 namespace Orchestration.Api.Engine;
 
-/// <summary>A run as loaded: its state, the version a commit must match, and its stored JSON.</summary>
-public sealed record StoredRun(RunState State, long Version, string Json)
-{
-    /// <summary>Another copy of the stored state (the reducer changes the one it is given).</summary>
-    public RunState Fresh() => JsonSerializer.Deserialize<RunState>(Json, RunJson.Options)!;
-}
+/// <summary>A run as loaded, and the version a commit must match.</summary>
+public sealed record StoredRun(RunState State, long Version);
 
 /// <summary>A due run claimed by this replica: the lease and the schedule generation it saw.</summary>
 public sealed record ClaimedWakeup(string RunId, long Generation, DateTimeOffset LeaseUntil);
 
 /// <summary>
-/// Durable run state in Redis. Per run (all under the run's hash tag, so one script may touch them):
-/// <c>orch:run:{id}</c> (hash: version + JSON state), <c>orch:run:{id}:events</c> (stream: the event
-/// history) and <c>orch:run:{id}:outbox</c> (hash: tasks stored but not yet confirmed sent). Shared:
-/// <c>orch:{wakeups}</c> (sorted set: when to look at a run again) with <c>orch:{wakeups}:gen</c> (how
-/// often each run was scheduled, so a replica never overwrites a newer schedule with a stale one),
-/// <c>orch:runs</c> and <c>orch:runs:wf:{workflow}</c> (sorted sets: runs by creation time).
+/// Durable run state in Redis. Per run, all under the run's hash tag (so one script may touch them):
+/// <c>orch:run:{id}</c> (hash: <c>v</c> version, <c>doc</c> the small core state, <c>input</c>,
+/// <c>output</c>, and <c>out:&lt;step&gt;</c> per step output — each written once, when it is set),
+/// <c>orch:run:{id}:attempts</c> (hash: <c>&lt;step&gt;:&lt;n&gt;</c> per attempt, written when it changes),
+/// <c>orch:run:{id}:events</c> (stream: the event history) and <c>orch:run:{id}:outbox</c> (hash: tasks
+/// stored but not yet confirmed sent). A transition writes the core document and what it changed,
+/// never the whole run. Shared keys are sharded over <c>Orchestration:KeyShards</c> slots, a run
+/// always in shard <c>fnv1a(runId) mod shards</c>: <c>orch:{wakeups:s}</c> (sorted set: when to look
+/// at a run again) with <c>orch:{wakeups:s}:gen</c> (how often each run was scheduled, so a replica
+/// never overwrites a newer schedule with a stale one), <c>orch:{runs:s}</c> and
+/// <c>orch:runs:wf:{workflow:s}</c> (sorted sets: runs by creation time).
 /// </summary>
-public sealed class RunStore(IConnectionMultiplexer redis)
+public sealed class RunStore(IConnectionMultiplexer redis, WorkflowStore workflows, IOptions<OrchestrationOptions> options)
 {
     public static readonly RedisChannel EventsChannel = RedisChannel.Literal("orch:run-events");
-    private static readonly RedisKey Wakeups = "orch:{wakeups}";
-    private static readonly RedisKey Generations = "orch:{wakeups}:gen";
-    private static readonly RedisKey AllRuns = "orch:runs";
 
     /// <summary>How many entries one listing request may scan before it returns a cursor.</summary>
     private const int ListScanBudget = 2_000;
 
-    // Compare-and-set the state, record the outbox and append the events, atomically.
-    private static readonly LuaScript CommitScript = LuaScript.Prepare("""
-        local current = redis.call('HGET', @run, 'v')
-        if (current or '0') ~= @expected then return 0 end
-        local version = tonumber(@expected) + 1
-        redis.call('HSET', @run, 'v', version, 'doc', @doc)
-        local outbox = cjson.decode(@outbox)
-        for i = 1, #outbox, 2 do redis.call('HSET', @outboxKey, outbox[i], outbox[i + 1]) end
-        local events = cjson.decode(@events)
-        for i = 1, #events do redis.call('XADD', @eventsKey, '*', 'e', events[i]) end
-        local ttl = tonumber(@ttl)
+    // Compare-and-set the core state, write the changed fields, attempts and outbox, append the
+    // events, atomically. KEYS: run, attempts, outbox, events. ARGV: expected version, ttl, then
+    // counts of field pairs, attempt pairs, outbox pairs and events, then those items.
+    private const string CommitScript = """
+        local current = redis.call('HGET', KEYS[1], 'v')
+        if (current or '0') ~= ARGV[1] then return 0 end
+        local version = tonumber(ARGV[1]) + 1
+        redis.call('HSET', KEYS[1], 'v', version)
+        local fields, attempts, outbox, events = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+        local i = 7
+        for _ = 1, fields do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]); i = i + 2 end
+        for _ = 1, attempts do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
+        for _ = 1, outbox do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]); i = i + 2 end
+        for _ = 1, events do redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]); i = i + 1 end
+        local ttl = tonumber(ARGV[2])
         if ttl > 0 then
-            redis.call('PEXPIRE', @run, ttl)
-            redis.call('PEXPIRE', @eventsKey, ttl)
-            redis.call('PEXPIRE', @outboxKey, ttl)
+            for k = 1, 4 do redis.call('PEXPIRE', KEYS[k], ttl) end
         end
         return version
-        """);
+        """;
 
     // Ask to look at a run at a time (never later than an earlier request), and count the request.
     private static readonly LuaScript ScheduleScript = LuaScript.Prepare("""
@@ -89,43 +92,173 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         return 1
         """);
 
+    private int Shards => options.Value.KeyShards;
+
     private static RedisKey RunKey(string runId) => $"orch:run:{{{runId}}}";
+
+    private static RedisKey AttemptsKey(string runId) => $"orch:run:{{{runId}}}:attempts";
 
     private static RedisKey EventsKey(string runId) => $"orch:run:{{{runId}}}:events";
 
     private static RedisKey OutboxKey(string runId) => $"orch:run:{{{runId}}}:outbox";
 
-    private static RedisKey WorkflowRuns(string workflowId) => $"orch:runs:wf:{workflowId}";
+    private static RedisKey Wakeups(int shard) => $"orch:{{wakeups:{shard.ToString(CultureInfo.InvariantCulture)}}}";
+
+    private static RedisKey Generations(int shard) => $"orch:{{wakeups:{shard.ToString(CultureInfo.InvariantCulture)}}}:gen";
+
+    private static RedisKey AllRuns(int shard) => $"orch:{{runs:{shard.ToString(CultureInfo.InvariantCulture)}}}";
+
+    private static RedisKey WorkflowRuns(string workflowId, int shard) => $"orch:runs:wf:{{{workflowId}:{shard.ToString(CultureInfo.InvariantCulture)}}}";
+
+    /// <summary>The shard of a run's entries in the shared keys.</summary>
+    public int ShardOf(string runId)
+    {
+        // FNV-1a: stable across processes and versions (string.GetHashCode is randomized per process).
+        var hash = 2166136261u;
+        foreach (var c in runId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return (int)(hash % (uint)Shards);
+    }
 
     public async Task<StoredRun?> LoadAsync(string runId)
     {
-        var values = await redis.GetDatabase().HashGetAsync(RunKey(runId), ["v", "doc"]);
-        if (!values[1].HasValue)
+        var entries = await redis.GetDatabase().HashGetAllAsync(RunKey(runId));
+        string? doc = null;
+        long version = 0;
+        JsonElement input = default;
+        JsonElement? output = null;
+        Dictionary<string, JsonElement>? outputs = null;
+        foreach (var entry in entries)
+        {
+            var name = (string)entry.Name!;
+            switch (name)
+            {
+                case "v":
+                    version = (long)entry.Value;
+                    break;
+                case "doc":
+                    doc = entry.Value;
+                    break;
+                case "input":
+                    input = Parse(entry.Value);
+                    break;
+                case "output":
+                    output = Parse(entry.Value);
+                    break;
+                default:
+                    if (name.StartsWith("out:", StringComparison.Ordinal))
+                    {
+                        (outputs ??= new(StringComparer.Ordinal))[name[4..]] = Parse(entry.Value);
+                    }
+
+                    break;
+            }
+        }
+
+        if (doc is null)
         {
             return null;
         }
 
-        var json = (string)values[1]!;
-        return new StoredRun(JsonSerializer.Deserialize<RunState>(json, RunJson.Options)!, (long)values[0], json);
+        var state = JsonSerializer.Deserialize<RunState>(doc, RunJson.Options)!;
+        state.Input = input;
+        state.Output = output;
+        foreach (var step in state.Steps)
+        {
+            if (outputs is not null && outputs.TryGetValue(step.Id, out var stepOutput))
+            {
+                step.Output = stepOutput;
+            }
+        }
+
+        state.Workflow = await workflows.GetVersionAsync(state.WorkflowId, state.WorkflowVersion)
+            ?? throw new InvalidOperationException($"Run {runId} names workflow '{state.WorkflowId}' version {state.WorkflowVersion}, which is not stored.");
+        return new StoredRun(state, version);
+    }
+
+    /// <summary>Every attempt of the run by step, oldest first (for the run view; the engine never reads them).</summary>
+    public async Task<IReadOnlyDictionary<string, List<AttemptState>>> LoadAttemptsAsync(string runId)
+    {
+        var byStep = new Dictionary<string, List<AttemptState>>(StringComparer.Ordinal);
+        foreach (var entry in await redis.GetDatabase().HashGetAllAsync(AttemptsKey(runId)))
+        {
+            var name = (string)entry.Name!;
+            var separator = name.LastIndexOf(':');
+            if (separator <= 0)
+            {
+                continue;
+            }
+
+            if (!byStep.TryGetValue(name[..separator], out var list))
+            {
+                byStep[name[..separator]] = list = [];
+            }
+
+            list.Add(JsonSerializer.Deserialize<AttemptState>((string)entry.Value!, RunJson.Options)!);
+        }
+
+        foreach (var list in byStep.Values)
+        {
+            list.Sort((a, b) => a.Number.CompareTo(b.Number));
+        }
+
+        return byStep;
     }
 
     /// <summary>Stores the transition if the run is still at <paramref name="expectedVersion"/> (0 = new run).</summary>
     public async Task<long?> CommitAsync(RunTransition transition, long expectedVersion, TimeSpan? expireAfter)
     {
         var state = transition.State;
-        var outbox = transition.Dispatches.SelectMany(d => new[] { d.MessageId, JsonSerializer.Serialize(d, RunJson.Options) }).ToArray();
-        var events = transition.Events.Select(e => JsonSerializer.Serialize(e, RunJson.Options)).ToArray();
-        var result = await redis.GetDatabase().ScriptEvaluateAsync(CommitScript, new
+        var fields = new List<RedisValue> { "doc", JsonSerializer.Serialize(state, RunJson.Options) };
+        if (expectedVersion == 0)
         {
-            run = RunKey(state.RunId),
-            eventsKey = EventsKey(state.RunId),
-            outboxKey = OutboxKey(state.RunId),
-            expected = expectedVersion.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            doc = JsonSerializer.Serialize(state, RunJson.Options),
-            outbox = JsonSerializer.Serialize(outbox),
-            events = JsonSerializer.Serialize(events),
-            ttl = (long)(expireAfter?.TotalMilliseconds ?? 0),
-        });
+            fields.Add("input");
+            fields.Add(state.Input.GetRawText());
+        }
+
+        if (transition.RunOutput && state.Output is { } runOutput)
+        {
+            fields.Add("output");
+            fields.Add(runOutput.GetRawText());
+        }
+
+        foreach (var stepId in transition.Outputs)
+        {
+            if (state.Steps.Find(s => s.Id == stepId)?.Output is { } stepOutput)
+            {
+                fields.Add($"out:{stepId}");
+                fields.Add(stepOutput.GetRawText());
+            }
+        }
+
+        var attempts = new List<RedisValue>();
+        foreach (var (stepId, attempt) in transition.Attempts.DistinctBy(a => (a.StepId, a.Attempt.Number)))
+        {
+            attempts.Add($"{stepId}:{attempt.Number.ToString(CultureInfo.InvariantCulture)}");
+            attempts.Add(JsonSerializer.Serialize(attempt, RunJson.Options));
+        }
+
+        var outbox = transition.Dispatches.SelectMany(d => new RedisValue[] { d.MessageId, JsonSerializer.Serialize(d, RunJson.Options) }).ToList();
+        var events = transition.Events.Select(e => (RedisValue)JsonSerializer.Serialize(e, RunJson.Options)).ToList();
+        var args = new List<RedisValue>(6 + fields.Count + attempts.Count + outbox.Count + events.Count)
+        {
+            expectedVersion.ToString(CultureInfo.InvariantCulture),
+            (long)(expireAfter?.TotalMilliseconds ?? 0),
+            fields.Count / 2,
+            attempts.Count / 2,
+            outbox.Count / 2,
+            events.Count,
+        };
+        args.AddRange(fields);
+        args.AddRange(attempts);
+        args.AddRange(outbox);
+        args.AddRange(events);
+
+        var result = await redis.GetDatabase().ScriptEvaluateAsync(CommitScript,
+            [RunKey(state.RunId), AttemptsKey(state.RunId), OutboxKey(state.RunId), EventsKey(state.RunId)], [.. args]);
         var version = (long)result;
         if (version == 0)
         {
@@ -141,21 +274,22 @@ public sealed class RunStore(IConnectionMultiplexer redis)
     }
 
     public async Task<bool> IsIndexedAsync(string runId) =>
-        await redis.GetDatabase().SortedSetScoreAsync(AllRuns, runId) is not null;
+        await redis.GetDatabase().SortedSetScoreAsync(AllRuns(ShardOf(runId)), runId) is not null;
 
     /// <summary>Adds a new run to the listings (before its first commit: listings skip runs not stored yet).</summary>
     public async Task IndexAsync(RunState run, TimeSpan retention)
     {
         var db = redis.GetDatabase();
+        var shard = ShardOf(run.RunId);
         var created = run.CreatedAt.ToUnixTimeMilliseconds();
         var oldest = created - (long)retention.TotalMilliseconds;
         var batch = db.CreateBatch();
         var tasks = new List<Task>
         {
-            batch.SortedSetAddAsync(AllRuns, run.RunId, created, When.NotExists),
-            batch.SortedSetAddAsync(WorkflowRuns(run.Workflow.Id), run.RunId, created, When.NotExists),
-            batch.SortedSetRemoveRangeByScoreAsync(AllRuns, double.NegativeInfinity, oldest),
-            batch.SortedSetRemoveRangeByScoreAsync(WorkflowRuns(run.Workflow.Id), double.NegativeInfinity, oldest),
+            batch.SortedSetAddAsync(AllRuns(shard), run.RunId, created, When.NotExists),
+            batch.SortedSetAddAsync(WorkflowRuns(run.WorkflowId, shard), run.RunId, created, When.NotExists),
+            batch.SortedSetRemoveRangeByScoreAsync(AllRuns(shard), double.NegativeInfinity, oldest),
+            batch.SortedSetRemoveRangeByScoreAsync(WorkflowRuns(run.WorkflowId, shard), double.NegativeInfinity, oldest),
         };
         batch.Execute();
         await Task.WhenAll(tasks);
@@ -170,47 +304,59 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         redis.GetDatabase().HashDeleteAsync(OutboxKey(runId), messageIds.Select(id => (RedisValue)id).ToArray());
 
     /// <summary>Asks to look at the run again at <paramref name="due"/> (never later than an earlier request).</summary>
-    public Task ScheduleAsync(string runId, DateTimeOffset due) =>
-        redis.GetDatabase().ScriptEvaluateAsync(ScheduleScript, new { wakeups = Wakeups, generations = Generations, runId, due = due.ToUnixTimeMilliseconds() });
+    public Task ScheduleAsync(string runId, DateTimeOffset due)
+    {
+        var shard = ShardOf(runId);
+        return redis.GetDatabase().ScriptEvaluateAsync(ScheduleScript, new { wakeups = Wakeups(shard), generations = Generations(shard), runId, due = due.ToUnixTimeMilliseconds() });
+    }
 
     public async Task UnscheduleAsync(string runId)
     {
+        var shard = ShardOf(runId);
         var batch = redis.GetDatabase().CreateTransaction();
-        _ = batch.SortedSetRemoveAsync(Wakeups, runId);
-        _ = batch.HashDeleteAsync(Generations, runId);
+        _ = batch.SortedSetRemoveAsync(Wakeups(shard), runId);
+        _ = batch.HashDeleteAsync(Generations(shard), runId);
         await batch.ExecuteAsync();
     }
 
+    /// <summary>Claims due runs from every shard (up to <paramref name="max"/> per shard).</summary>
     public async Task<IReadOnlyList<ClaimedWakeup>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int max)
     {
-        var flat = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(ClaimScript, new
+        var db = redis.GetDatabase();
+        var perShard = await Task.WhenAll(Enumerable.Range(0, Shards).Select(shard => db.ScriptEvaluateAsync(ClaimScript, new
         {
-            wakeups = Wakeups,
-            generations = Generations,
+            wakeups = Wakeups(shard),
+            generations = Generations(shard),
             now = now.ToUnixTimeMilliseconds(),
             leaseUntil = leaseUntil.ToUnixTimeMilliseconds(),
             max,
-        }))!;
-        var claimed = new List<ClaimedWakeup>(flat.Length / 2);
-        for (var i = 0; i + 1 < flat.Length; i += 2)
+        })));
+        var claimed = new List<ClaimedWakeup>();
+        foreach (var flat in perShard.Select(r => (RedisResult[])r!))
         {
-            claimed.Add(new ClaimedWakeup((string)flat[i]!, long.Parse((string)flat[i + 1]!, System.Globalization.CultureInfo.InvariantCulture), leaseUntil));
+            for (var i = 0; i + 1 < flat.Length; i += 2)
+            {
+                claimed.Add(new ClaimedWakeup((string)flat[i]!, long.Parse((string)flat[i + 1]!, CultureInfo.InvariantCulture), leaseUntil));
+            }
         }
 
         return claimed;
     }
 
-    public Task ReleaseAsync(ClaimedWakeup wakeup, DateTimeOffset now, DateTimeOffset? next) =>
-        redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, new
+    public Task ReleaseAsync(ClaimedWakeup wakeup, DateTimeOffset now, DateTimeOffset? next)
+    {
+        var shard = ShardOf(wakeup.RunId);
+        return redis.GetDatabase().ScriptEvaluateAsync(ReleaseScript, new
         {
-            wakeups = Wakeups,
-            generations = Generations,
+            wakeups = Wakeups(shard),
+            generations = Generations(shard),
             runId = wakeup.RunId,
-            claimed = wakeup.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            leaseUntil = wakeup.LeaseUntil.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            claimed = wakeup.Generation.ToString(CultureInfo.InvariantCulture),
+            leaseUntil = wakeup.LeaseUntil.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture),
             now = now.ToUnixTimeMilliseconds(),
-            next = next?.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            next = next?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? "",
         });
+    }
 
     /// <summary>Drops outbox entries that no longer matter (attempts that ended, runs that moved on).</summary>
     public Task DiscardOutboxAsync(string runId, IEnumerable<string> messageIds) => ConfirmSentAsync(runId, messageIds);
@@ -229,11 +375,11 @@ public sealed class RunStore(IConnectionMultiplexer redis)
             .ToList();
     }
 
-    /// <summary>Runs newest first, from <paramref name="before"/> (a cursor from the previous page) on.</summary>
+    /// <summary>Runs newest first, from <paramref name="before"/> (a cursor from the previous page) on; merged over the index shards.</summary>
     public async Task<(IReadOnlyList<RunState> Runs, string? NextCursor)> ListAsync(string? workflowId, RunStatus? status, int limit, string? before)
     {
         var db = redis.GetDatabase();
-        var index = workflowId is null ? AllRuns : WorkflowRuns(workflowId);
+        var indexes = Enumerable.Range(0, Shards).Select(s => workflowId is null ? AllRuns(s) : WorkflowRuns(workflowId, s)).ToList();
         var (maxScore, afterId) = ParseCursor(before);
         var found = new List<RunState>();
         var batchSize = Math.Max(limit * 2, 50);
@@ -244,12 +390,19 @@ public sealed class RunStore(IConnectionMultiplexer redis)
             if (scanned >= ListScanBudget)
             {
                 // A rare status filter could otherwise scan days of runs in one request.
-                return (found, $"{maxScore.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{afterId}");
+                return (found, Cursor(maxScore, afterId));
             }
 
-            var page = await db.SortedSetRangeByScoreWithScoresAsync(index, double.NegativeInfinity, maxScore,
-                Exclude.None, Order.Descending, 0, batchSize);
-            var candidates = page.SkipWhile(e => e.Score == maxScore && afterId is not null && string.CompareOrdinal(e.Element, afterId) >= 0).ToList();
+            // Newest first over every shard: the same order (score, then id descending) as one sorted set.
+            var pages = await Task.WhenAll(indexes.Select(index => db.SortedSetRangeByScoreWithScoresAsync(index, double.NegativeInfinity, maxScore,
+                Exclude.None, Order.Descending, 0, batchSize)));
+            var (cutScore, cutId) = (maxScore, afterId);
+            var candidates = pages
+                .SelectMany(p => p)
+                .Where(e => !(e.Score == cutScore && cutId is not null && string.CompareOrdinal(e.Element, cutId) >= 0))
+                .OrderByDescending(e => e.Score).ThenByDescending(e => (string)e.Element!, StringComparer.Ordinal)
+                .Take(batchSize)
+                .ToList();
             if (candidates.Count == 0)
             {
                 return (found, null);
@@ -268,13 +421,13 @@ public sealed class RunStore(IConnectionMultiplexer redis)
                         found.Add(run);
                         if (found.Count == limit)
                         {
-                            return (found, $"{maxScore.ToString(System.Globalization.CultureInfo.InvariantCulture)}:{afterId}");
+                            return (found, Cursor(maxScore, afterId));
                         }
                     }
                 }
             }
 
-            if (page.Length < batchSize)
+            if (pages.All(p => p.Length < batchSize) && candidates.Count < batchSize)
             {
                 return (found, null);
             }
@@ -288,8 +441,16 @@ public sealed class RunStore(IConnectionMultiplexer redis)
     {
         var parts = id.Split('-');
         return parts.Length is 1 or 2 && parts.All(p => p.Length is > 0 and <= 19 && p.All(char.IsAsciiDigit) && ulong.TryParse(p, out _))
-            && !(parts.Length == 2 && parts[0] == ulong.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            && !(parts.Length == 2 && parts[0] == ulong.MaxValue.ToString(CultureInfo.InvariantCulture));
     }
+
+    private static JsonElement Parse(RedisValue value)
+    {
+        using var document = JsonDocument.Parse((ReadOnlyMemory<byte>)value, new JsonDocumentOptions { MaxDepth = RunJson.Options.MaxDepth });
+        return document.RootElement.Clone();
+    }
+
+    private static string Cursor(double score, string? afterId) => $"{score.ToString(CultureInfo.InvariantCulture)}:{afterId}";
 
     private static (double MaxScore, string? AfterId) ParseCursor(string? cursor)
     {
@@ -299,7 +460,7 @@ public sealed class RunStore(IConnectionMultiplexer redis)
         }
 
         var separator = cursor.IndexOf(':', StringComparison.Ordinal);
-        return separator > 0 && double.TryParse(cursor[..separator], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var score)
+        return separator > 0 && double.TryParse(cursor[..separator], NumberStyles.Float, CultureInfo.InvariantCulture, out var score)
             && double.IsFinite(score)
             ? (score, cursor[(separator + 1)..])
             : throw new FormatException("The cursor is not one this API returned.");

@@ -14,6 +14,12 @@ public sealed record AgentRegistration
     /// <summary>The bus topic the agent consumes; default <c>agent.&lt;id&gt;</c>.</summary>
     public string? Topic { get; init; }
 
+    /// <summary>
+    /// The bus <c>from</c> name its TASK_RESULTs come from (default: the agent id). The orchestrator
+    /// accepts a result of an attempt only from this sender; e.g. agents hosted by one service share its name.
+    /// </summary>
+    public string? Sender { get; init; }
+
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
     /// <summary>Without a heartbeat for this long, the agent shows as <c>inactive</c>. Default from configuration (30 s).</summary>
@@ -36,7 +42,8 @@ public sealed record Agent(
     int HeartbeatTtlSeconds,
     string Status,
     DateTimeOffset RegisteredAt,
-    DateTimeOffset LastHeartbeatAt)
+    DateTimeOffset LastHeartbeatAt,
+    string Sender)
 {
     /// <summary>Available = may take work now (declared active and heartbeat fresh).</summary>
     [JsonIgnore]

@@ -35,6 +35,22 @@ public sealed class OrchestrationOptions
     [Range(0, 600_000)]
     public int MaxWaitMs { get; set; } = 120_000;
 
+    /// <summary>
+    /// How many slots the shared keys (wakeups, run index) are spread over, so no single key carries
+    /// every run on a Redis Cluster. Raise it freely; lowering it strands the wakeups of runs in the
+    /// higher shards until they are raised again.
+    /// </summary>
+    [Range(1, 1024)]
+    public int KeyShards { get; set; } = 4;
+
+    /// <summary>The largest rendered step input (bytes); at most the bus payload limit less room for the envelope.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxStepInputBytes { get; set; } = 256 * 1024;
+
+    /// <summary>The most a run may store (bytes of input and step outputs); an output past it fails its step.</summary>
+    [Range(1024, 1024L * 1024 * 1024)]
+    public long MaxRunBytes { get; set; } = 16L * 1024 * 1024;
+
     /// <summary>Workflows stored at start-up when absent (e.g. the shipped <c>software-team</c>).</summary>
     public bool SeedWorkflows { get; set; } = true;
 }

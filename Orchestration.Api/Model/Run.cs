@@ -39,6 +39,10 @@ public enum StepStatus
     [JsonStringEnumMemberName("RETRYING")]
     Retrying,
 
+    /// <summary>An approval step waiting for its signal.</summary>
+    [JsonStringEnumMemberName("WAITING")]
+    Waiting,
+
     [JsonStringEnumMemberName("SUCCEEDED")]
     Succeeded,
 
@@ -53,7 +57,10 @@ public enum StepStatus
     Cancelled,
 }
 
-/// <summary>A run as stored in Redis: the definition it started with, its steps, its timers.</summary>
+/// <summary>
+/// A run. The engine stores its small core as one document; the run input, each step's output and
+/// each attempt are stored beside it and written only when they change (see <c>RunStore</c>).
+/// </summary>
 public sealed record RunState
 {
     public required string RunId { get; init; }
@@ -61,9 +68,17 @@ public sealed record RunState
     /// <summary>Random per run: task message ids derive from it, so a run id reused after expiry never collides with old messages.</summary>
     public string Nonce { get; init; } = "";
 
-    public required WorkflowDefinition Workflow { get; init; }
+    public string WorkflowId { get; init; } = "";
 
-    public required JsonElement Input { get; init; }
+    /// <summary>The definition version the run started with and finishes on.</summary>
+    public int WorkflowVersion { get; init; }
+
+    /// <summary>The definition (immutable per version: loaded from the version store, not stored in the run).</summary>
+    [JsonIgnore]
+    public WorkflowDefinition Workflow { get; set; } = new();
+
+    [JsonIgnore]
+    public JsonElement Input { get; set; }
 
     public string? IdempotencyKey { get; init; }
 
@@ -77,7 +92,8 @@ public sealed record RunState
 
     public List<StepState> Steps { get; init; } = [];
 
-    /// <summary>The output of the last step that succeeded, once the run has succeeded.</summary>
+    /// <summary>The output of the last step (in definition order) that succeeded, once the run has succeeded.</summary>
+    [JsonIgnore]
     public JsonElement? Output { get; set; }
 
     public string? FailedStep { get; set; }
@@ -93,6 +109,15 @@ public sealed record RunState
 
     /// <summary>Due times the engine must act at (attempt timeouts, retries, the workflow timeout).</summary>
     public List<RunTimer> Timers { get; init; } = [];
+
+    /// <summary>Signals that arrived before a step waited for them (name → signal), consumed when one does.</summary>
+    public Dictionary<string, RunSignal> Signals { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Counts step completions, so compensation can undo them in reverse completion order.</summary>
+    public int Completions { get; set; }
+
+    /// <summary>Bytes of input and outputs stored for the run (bounded by <c>Orchestration:MaxRunBytes</c>).</summary>
+    public long StoredBytes { get; set; }
 
     /// <summary>The W3C trace context of the request that started the run; every hop continues it.</summary>
     public string? TraceParent { get; init; }
@@ -113,17 +138,26 @@ public sealed record StepState
 
     public DateTimeOffset? EndedAt { get; set; }
 
+    /// <summary>Stored beside the run document (written once, when the step succeeds).</summary>
+    [JsonIgnore]
     public JsonElement? Output { get; set; }
 
     public string? Error { get; set; }
 
+    /// <summary>Why a step was skipped: <c>condition</c>, <c>dependencies</c> or <c>failed</c> (onFail SKIP).</summary>
+    public string? SkipReason { get; set; }
+
+    /// <summary>The signal an approval step waits for.</summary>
+    public string? WaitingFor { get; set; }
+
+    /// <summary>The position of this step's completion among the run's completions (1 = first).</summary>
+    public int Completion { get; set; }
+
     /// <summary>Model, usage and cost the agent reported for the successful attempt.</summary>
     public AgentWorkMetadata? Metadata { get; set; }
 
-    public List<AttemptState> AttemptHistory { get; init; } = [];
-
-    [JsonIgnore]
-    public AttemptState? Current => AttemptHistory.Count == 0 ? null : AttemptHistory[^1];
+    /// <summary>The latest attempt (earlier ones are stored beside the run document).</summary>
+    public AttemptState? Current { get; set; }
 }
 
 public sealed record AttemptState
@@ -134,11 +168,28 @@ public sealed record AttemptState
 
     public string? AgentId { get; init; }
 
+    /// <summary>The bus sender whose TASK_RESULT may complete the attempt (the agent's registered sender).</summary>
+    public string? Sender { get; init; }
+
     public required DateTimeOffset StartedAt { get; init; }
 
     public DateTimeOffset? EndedAt { get; set; }
 
     public string? Error { get; set; }
+}
+
+/// <summary>A signal sent to a run (<c>POST /api/runs/{runId}/signals/{name}</c>).</summary>
+public sealed record RunSignal
+{
+    public bool Approved { get; init; } = true;
+
+    public string? By { get; init; }
+
+    public string? Comment { get; init; }
+
+    public JsonElement? Data { get; init; }
+
+    public DateTimeOffset? At { get; init; }
 }
 
 public sealed record CompensationState
@@ -151,6 +202,9 @@ public sealed record CompensationState
     public string? Current { get; set; }
 
     public string? CurrentMessageId { get; set; }
+
+    /// <summary>The bus sender whose TASK_RESULT may finish the current compensation.</summary>
+    public string? CurrentSender { get; set; }
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<TimerKind>))]
@@ -160,6 +214,7 @@ public enum TimerKind
     RetryDue,
     WorkflowTimeout,
     CompensationTimeout,
+    SignalTimeout,
 }
 
 public sealed record RunTimer(TimerKind Kind, DateTimeOffset DueAt, string? StepId = null, int Attempt = 0);
@@ -181,6 +236,8 @@ public static class RunEventTypes
     public const string StepFailed = "step_failed";
     public const string StepRetrying = "step_retrying";
     public const string StepSkipped = "step_skipped";
+    public const string Waiting = "waiting";
+    public const string SignalReceived = "signal_received";
     public const string CompensationStarted = "compensation_started";
     public const string CompensationCompleted = "compensation_completed";
     public const string CompensationFailed = "compensation_failed";

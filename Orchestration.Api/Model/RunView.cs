@@ -7,6 +7,7 @@ namespace Orchestration.Api.Model;
 public sealed record RunView(
     string RunId,
     string WorkflowId,
+    int WorkflowVersion,
     RunStatus Status,
     JsonElement Input,
     JsonElement? Output,
@@ -22,9 +23,10 @@ public sealed record RunView(
     RunUsage Usage,
     IReadOnlyList<StepView> Steps)
 {
-    public static RunView From(RunState run) => new(
+    public static RunView From(RunState run, IReadOnlyDictionary<string, List<AttemptState>>? attempts = null) => new(
         run.RunId,
-        run.Workflow.Id,
+        run.WorkflowId,
+        run.WorkflowVersion,
         run.Status,
         run.Input,
         run.Output,
@@ -38,13 +40,23 @@ public sealed record RunView(
         run.EndedAt,
         run.IdempotencyKey,
         RunUsage.Of(run.Steps.Select(s => s.Metadata)),
-        run.Steps.Select(s => new StepView(s.Id, s.Status, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
-            s.AttemptHistory.Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList())).ToList());
+        run.Steps.Select((s, i) => new StepView(s.Id, Dependencies(run, i), s.Status, s.SkipReason, s.WaitingFor, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
+            (attempts?.GetValueOrDefault(s.Id) ?? (s.Current is { } current ? [current] : []))
+                .Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList())).ToList());
+
+    private static IReadOnlyList<string> Dependencies(RunState run, int index) =>
+        index < run.Workflow.Steps.Count
+            ? Services.WorkflowGraph.Of(run.Workflow).Dependencies[index].Where(d => d >= 0).Select(d => run.Workflow.Steps[d].Id).ToList()
+            : [];
 }
 
+/// <summary>A step of a run; <c>dependsOn</c> is resolved (a step without it in the definition shows the previous step).</summary>
 public sealed record StepView(
     string Id,
+    IReadOnlyList<string> DependsOn,
     StepStatus Status,
+    string? SkipReason,
+    string? WaitingFor,
     int Attempts,
     string? AgentId,
     DateTimeOffset? StartedAt,
@@ -79,7 +91,7 @@ public sealed record RunPage(IReadOnlyList<RunSummary> Items, string? NextCursor
 
 public sealed record RunSummary(string RunId, string WorkflowId, RunStatus Status, DateTimeOffset CreatedAt, DateTimeOffset? EndedAt, string? FailedStep)
 {
-    public static RunSummary From(RunState run) => new(run.RunId, run.Workflow.Id, run.Status, run.CreatedAt, run.EndedAt, run.FailedStep);
+    public static RunSummary From(RunState run) => new(run.RunId, run.WorkflowId, run.Status, run.CreatedAt, run.EndedAt, run.FailedStep);
 }
 
 /// <summary>The body of <c>POST /api/workflows/{id}/runs</c>.</summary>
@@ -89,4 +101,20 @@ public sealed record StartRunRequest
 
     /// <summary>Starting twice with the same key gives the same run.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>The definition version to run (default: the newest).</summary>
+    public int? Version { get; init; }
+}
+
+/// <summary>The body of <c>POST /api/runs/{runId}/signals/{name}</c>.</summary>
+public sealed record SignalRequest
+{
+    /// <summary>False rejects: the waiting step fails (its onFail decides what follows).</summary>
+    public bool Approved { get; init; } = true;
+
+    public string? By { get; init; }
+
+    public string? Comment { get; init; }
+
+    public System.Text.Json.JsonElement? Data { get; init; }
 }

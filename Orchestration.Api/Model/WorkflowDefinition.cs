@@ -3,12 +3,21 @@ using System.Text.Json.Serialization;
 
 namespace Orchestration.Api.Model;
 
-/// <summary>A workflow: steps run in order, each handled by an agent.</summary>
+/// <summary>
+/// A workflow: a graph of steps. A step runs when the steps it depends on are done; a step without
+/// <c>dependsOn</c> depends on the step before it, so a plain list of steps runs in order.
+/// </summary>
 public sealed record WorkflowDefinition
 {
     public string Id { get; init; } = "";
 
     public string? Description { get; init; }
+
+    /// <summary>The stored version (1, 2, …): set by the store, ignored in a PUT body.</summary>
+    public int? Version { get; init; }
+
+    /// <summary>At most this many steps run at once (0 = no limit but the number of steps).</summary>
+    public int MaxParallelism { get; init; }
 
     /// <summary>The whole run must end within this time, or it ends as <c>TIMED_OUT</c>.</summary>
     public long TimeoutMs { get; init; } = 600_000;
@@ -20,6 +29,18 @@ public sealed record WorkflowDefinition
 public sealed record StepDefinition
 {
     public string Id { get; init; } = "";
+
+    /// <summary><c>agent</c> (default: a task for an agent) or <c>approval</c> (wait for a signal).</summary>
+    public StepType Type { get; init; } = StepType.Agent;
+
+    /// <summary>The steps that must be done first. Absent: the previous step (none for the first).</summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
+    /// <summary>A condition over <c>input</c> and ancestors' outputs; false skips the step (reason <c>condition</c>).</summary>
+    public string? When { get; init; }
+
+    /// <summary>For <c>approval</c> steps: the signal name to wait for (default: the step id).</summary>
+    public string? Signal { get; init; }
 
     /// <summary>A registered agent's id; or leave it empty and name a <see cref="Capability"/>.</summary>
     public string? Agent { get; init; }
@@ -45,6 +66,16 @@ public sealed record StepDefinition
 
     /// <summary>What undoes this step when a later step makes the run fail.</summary>
     public CompensationDefinition? Compensate { get; init; }
+}
+
+[JsonConverter(typeof(JsonStringEnumConverter<StepType>))]
+public enum StepType
+{
+    [JsonStringEnumMemberName("agent")]
+    Agent,
+
+    [JsonStringEnumMemberName("approval")]
+    Approval,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<OnFail>))]

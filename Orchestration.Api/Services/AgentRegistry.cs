@@ -25,7 +25,7 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
         """);
 
     private sealed record StoredAgent(string Id, string Name, IReadOnlyList<string> Capabilities, string Topic,
-        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds, DateTimeOffset RegisteredAt);
+        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds, DateTimeOffset RegisteredAt, string? Sender = null);
 
     public async Task<Agent> RegisterAsync(AgentRegistration registration)
     {
@@ -40,7 +40,8 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
             string.IsNullOrWhiteSpace(registration.Topic) ? $"agent.{registration.Id}" : registration.Topic,
             registration.Metadata ?? new Dictionary<string, string>(),
             registration.HeartbeatTtlSeconds ?? options.Value.DefaultHeartbeatTtlSeconds,
-            registeredAt);
+            registeredAt,
+            registration.Sender);
 
         var batch = db.CreateTransaction();
         _ = batch.HashSetAsync(Registrations, registration.Id, JsonSerializer.Serialize(stored, JsonSerializerOptions.Web));
@@ -109,7 +110,7 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
         var expired = time.GetUtcNow() - last > TimeSpan.FromSeconds(agent.HeartbeatTtlSeconds);
         return new Agent(agent.Id, agent.Name, agent.Capabilities, agent.Topic, agent.Metadata, agent.HeartbeatTtlSeconds,
             expired ? AgentStatuses.Inactive : status.HasValue ? status.ToString() : AgentStatuses.Active,
-            agent.RegisteredAt, last);
+            agent.RegisteredAt, last, agent.Sender ?? agent.Id);
     }
 
     private static StoredAgent Deserialize(string json) => JsonSerializer.Deserialize<StoredAgent>(json, JsonSerializerOptions.Web)!;

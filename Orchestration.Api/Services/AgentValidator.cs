@@ -9,7 +9,7 @@ public static partial class AgentValidator
     public static partial Regex AgentId();
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    private static partial Regex Capability();
+    public static partial Regex Capability();
 
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,200}$")]
     private static partial Regex Topic();
@@ -43,6 +43,11 @@ public static partial class AgentValidator
         if (agent.Topic is not null && !Topic().IsMatch(agent.Topic))
         {
             errors["topic"] = ["A bus topic: 1-200 letters, digits, '.', '_', ':' or '-'."];
+        }
+
+        if (agent.Sender is not null && !Topic().IsMatch(agent.Sender))
+        {
+            errors["sender"] = ["A bus sender name: 1-200 letters, digits, '.', '_', ':' or '-'."];
         }
 
         if (agent.Metadata is { } metadata && (metadata.Count > 50 || metadata.Any(m => m.Key.Length > 100 || m.Value is null || m.Value.Length > 2000)))

@@ -58,9 +58,17 @@ public static partial class StepTemplates
         }
     }
 
-    /// <summary>Renders the template against the run input and the outputs of finished steps.</summary>
-    public static JsonNode? Render(JsonElement template, JsonElement input, IReadOnlyDictionary<string, JsonElement?> stepOutputs) =>
-        RenderElement(template, input, stepOutputs);
+    /// <summary>
+    /// Renders the template against the run input and the outputs of finished steps. Stops with
+    /// <see cref="TemplateTooLargeException"/> as soon as the result would pass <paramref name="maxBytes"/>
+    /// (so a template that repeats a large value never builds it).
+    /// </summary>
+    public static JsonNode? Render(JsonElement template, JsonElement input, IReadOnlyDictionary<string, JsonElement?> stepOutputs, long maxBytes = long.MaxValue) =>
+        new Renderer(input, stepOutputs, maxBytes).Element(template);
+
+    /// <summary>The bytes of literal text in a template (what every render costs at least).</summary>
+    public static long LiteralSize(JsonElement? template) =>
+        template is { } value ? Placeholder().Replace(value.GetRawText(), "").Length : 0;
 
     /// <summary>Finds the value a reference points at, or null when any part of the path is missing.</summary>
     public static JsonElement? Resolve(Reference reference, JsonElement input, IReadOnlyDictionary<string, JsonElement?> stepOutputs)
@@ -98,54 +106,84 @@ public static partial class StepTemplates
         return current;
     }
 
-    private static JsonNode? RenderElement(JsonElement element, JsonElement input, IReadOnlyDictionary<string, JsonElement?> outputs)
+    private sealed class Renderer(JsonElement input, IReadOnlyDictionary<string, JsonElement?> outputs, long maxBytes)
     {
-        switch (element.ValueKind)
+        private long _size;
+
+        public JsonNode? Element(JsonElement element)
         {
-            case JsonValueKind.String:
-                return RenderString(element.GetString()!, input, outputs);
-            case JsonValueKind.Object:
-                var obj = new JsonObject();
-                foreach (var property in element.EnumerateObject())
-                {
-                    obj[property.Name] = RenderElement(property.Value, input, outputs);
-                }
-
-                return obj;
-            case JsonValueKind.Array:
-                var array = new JsonArray();
-                foreach (var item in element.EnumerateArray())
-                {
-                    array.Add(RenderElement(item, input, outputs));
-                }
-
-                return array;
-            default:
-                return JsonNode.Parse(element.GetRawText());
-        }
-    }
-
-    private static JsonNode? RenderString(string text, JsonElement input, IReadOnlyDictionary<string, JsonElement?> outputs)
-    {
-        var matches = Placeholder().Matches(text);
-        if (matches.Count == 0)
-        {
-            return JsonValue.Create(text);
-        }
-
-        if (matches.Count == 1 && matches[0].Value == text.Trim())
-        {
-            var value = Resolve(ToReference(matches[0]), input, outputs);
-            return value is null ? null : JsonNode.Parse(value.Value.GetRawText());
-        }
-
-        return JsonValue.Create(Placeholder().Replace(text, match =>
-            Resolve(ToReference(match), input, outputs) switch
+            switch (element.ValueKind)
             {
-                null => "",
-                { ValueKind: JsonValueKind.String } s => s.GetString()!,
-                { } other => other.GetRawText(),
+                case JsonValueKind.String:
+                    return String(element.GetString()!);
+                case JsonValueKind.Object:
+                    var obj = new JsonObject();
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        Count(property.Name.Length + 4);
+                        obj[property.Name] = Element(property.Value);
+                    }
+
+                    return obj;
+                case JsonValueKind.Array:
+                    var array = new JsonArray();
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Count(1);
+                        array.Add(Element(item));
+                    }
+
+                    return array;
+                default:
+                    Count(element.GetRawText().Length);
+                    return JsonNode.Parse(element.GetRawText());
+            }
+        }
+
+        private JsonNode? String(string text)
+        {
+            var matches = Placeholder().Matches(text);
+            if (matches.Count == 0)
+            {
+                Count(text.Length + 2);
+                return JsonValue.Create(text);
+            }
+
+            if (matches.Count == 1 && matches[0].Value == text.Trim())
+            {
+                var value = Resolve(ToReference(matches[0]), input, outputs);
+                if (value is null)
+                {
+                    return null;
+                }
+
+                var raw = value.Value.GetRawText();
+                Count(raw.Length);
+                return JsonNode.Parse(raw);
+            }
+
+            Count(text.Length + 2);
+            return JsonValue.Create(Placeholder().Replace(text, match =>
+            {
+                var part = Resolve(ToReference(match), input, outputs) switch
+                {
+                    null => "",
+                    { ValueKind: JsonValueKind.String } s => s.GetString()!,
+                    { } other => other.GetRawText(),
+                };
+                Count(part.Length);
+                return part;
             }));
+        }
+
+        private void Count(long bytes)
+        {
+            _size += bytes;
+            if (_size > maxBytes)
+            {
+                throw new TemplateTooLargeException();
+            }
+        }
     }
 
     private static Reference ToReference(Match match)
@@ -154,3 +192,6 @@ public static partial class StepTemplates
         return new Reference(match.Value, parts[0], parts[1..]);
     }
 }
+
+/// <summary>A template rendered past the size it may have.</summary>
+public sealed class TemplateTooLargeException() : Exception("The rendered template is over its size limit.");

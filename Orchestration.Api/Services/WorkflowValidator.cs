@@ -19,7 +19,7 @@ public static partial class WorkflowValidator
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex StepId();
 
-    public static Dictionary<string, string[]> Validate(WorkflowDefinition workflow)
+    public static Dictionary<string, string[]> Validate(WorkflowDefinition workflow, int maxStepInputBytes = int.MaxValue)
     {
         var errors = new Errors();
         if (!WorkflowId().IsMatch(workflow.Id))
@@ -41,22 +41,63 @@ public static partial class WorkflowValidator
             errors.Add("steps", $"At most {MaxSteps} steps.");
         }
 
+        if (workflow.MaxParallelism is < 0 or > MaxSteps)
+        {
+            errors.Add("maxParallelism", $"Must be between 0 (no limit) and {MaxSteps}.");
+        }
+
         var earlier = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < workflow.Steps.Count; i++)
         {
             var step = workflow.Steps[i];
-            var path = $"steps[{i}]";
             if (step is null)
             {
-                errors.Add(path, "A step may not be null.");
+                errors.Add($"steps[{i}]", "A step may not be null.");
                 continue;
             }
 
-            ValidateStep(step, path, workflow, earlier, errors);
             if (!string.IsNullOrEmpty(step.Id) && !earlier.Add(step.Id))
             {
-                errors.Add($"{path}.id", $"'{step.Id}' is used by an earlier step; step ids must be unique.");
+                errors.Add($"steps[{i}].id", $"'{step.Id}' is used by an earlier step; step ids must be unique.");
             }
+        }
+
+        if (errors.Count > 0)
+        {
+            return errors.ToDictionary();
+        }
+
+        var graph = WorkflowGraph.Of(workflow);
+        for (var i = 0; i < workflow.Steps.Count; i++)
+        {
+            var step = workflow.Steps[i];
+            for (var d = 0; d < (step.DependsOn?.Count ?? 0); d++)
+            {
+                if (step.DependsOn![d] is null || !graph.Index.ContainsKey(step.DependsOn[d]))
+                {
+                    errors.Add($"steps[{i}].dependsOn[{d}]", $"'{step.DependsOn[d]}' is not a step of this workflow.");
+                }
+                else if (step.DependsOn[d] == step.Id)
+                {
+                    errors.Add($"steps[{i}].dependsOn[{d}]", "A step cannot depend on itself.");
+                }
+            }
+        }
+
+        if (graph.Cycle is { } cycle)
+        {
+            errors.Add($"steps[{cycle}].dependsOn", $"Step '{workflow.Steps[cycle].Id}' is on a dependency cycle.");
+        }
+
+        if (errors.Count > 0)
+        {
+            return errors.ToDictionary();
+        }
+
+        for (var i = 0; i < workflow.Steps.Count; i++)
+        {
+            var ancestors = graph.Ancestors[i].Select(a => workflow.Steps[a].Id).ToHashSet(StringComparer.Ordinal);
+            ValidateStep(workflow.Steps[i], $"steps[{i}]", workflow, ancestors, maxStepInputBytes, errors);
         }
 
         return errors.ToDictionary();
@@ -87,7 +128,7 @@ public static partial class WorkflowValidator
         return errors.ToDictionary();
     }
 
-    private static void ValidateStep(StepDefinition step, string path, WorkflowDefinition workflow, HashSet<string> earlier, Errors errors)
+    private static void ValidateStep(StepDefinition step, string path, WorkflowDefinition workflow, HashSet<string> earlier, int maxStepInputBytes, Errors errors)
     {
         if (!StepId().IsMatch(step.Id))
         {
@@ -96,9 +137,51 @@ public static partial class WorkflowValidator
 
         var hasAgent = !string.IsNullOrWhiteSpace(step.Agent);
         var hasCapability = !string.IsNullOrWhiteSpace(step.Capability);
-        if (hasAgent == hasCapability)
+        if (step.Type == StepType.Approval)
+        {
+            if (hasAgent || hasCapability || step.Input is not null)
+            {
+                errors.Add($"{path}.type", "An approval step waits for a signal: it takes no 'agent', 'capability' or 'input'.");
+            }
+
+            if (step.Signal is not null && !StepId().IsMatch(step.Signal))
+            {
+                errors.Add($"{path}.signal", "Use 1-64 letters, digits, '_' or '-'.");
+            }
+        }
+        else if (hasAgent == hasCapability)
         {
             errors.Add($"{path}.agent", "Set exactly one of 'agent' or 'capability'.");
+        }
+        else if (hasAgent && !AgentValidator.AgentId().IsMatch(step.Agent!))
+        {
+            errors.Add($"{path}.agent", "An agent id as the registry accepts it: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+        else if (hasCapability && !AgentValidator.Capability().IsMatch(step.Capability!))
+        {
+            errors.Add($"{path}.capability", "A capability as the registry accepts it: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+
+        if (step.Type != StepType.Approval && step.Signal is not null)
+        {
+            errors.Add($"{path}.signal", "Only approval steps wait for a signal.");
+        }
+
+        if (step.When is { } when)
+        {
+            if (!Condition.TryParse(when, out var condition, out var conditionError))
+            {
+                errors.Add($"{path}.when", conditionError!);
+            }
+            else
+            {
+                CheckReferences(condition!.References, $"{path}.when", earlier, errors);
+            }
+        }
+
+        if (StepTemplates.LiteralSize(step.Input) > maxStepInputBytes)
+        {
+            errors.Add($"{path}.input", $"The template's own text is over the limit of {maxStepInputBytes} bytes for a rendered input (Orchestration:MaxStepInputBytes).");
         }
 
         if (step.MaxAttempts is < 1 or > MaxAttemptsLimit)
@@ -132,14 +215,26 @@ public static partial class WorkflowValidator
             {
                 errors.Add($"{path}.compensate.agent", "A compensation must name the agent that runs it.");
             }
+            else if (!AgentValidator.AgentId().IsMatch(compensate.Agent))
+            {
+                errors.Add($"{path}.compensate.agent", "An agent id: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+            }
+
+            if (StepTemplates.LiteralSize(compensate.Input) > maxStepInputBytes)
+            {
+                errors.Add($"{path}.compensate.input", $"The template's own text is over the limit of {maxStepInputBytes} bytes (Orchestration:MaxStepInputBytes).");
+            }
 
             ValidateTemplate(compensate.Input, $"{path}.compensate.input", [.. earlier, step.Id], errors);
         }
     }
 
-    private static void ValidateTemplate(JsonElement? template, string path, HashSet<string> visibleSteps, Errors errors)
+    private static void ValidateTemplate(JsonElement? template, string path, HashSet<string> visibleSteps, Errors errors) =>
+        CheckReferences(StepTemplates.References(template), path, visibleSteps, errors);
+
+    private static void CheckReferences(IEnumerable<StepTemplates.Reference> references, string path, HashSet<string> visibleSteps, Errors errors)
     {
-        foreach (var reference in StepTemplates.References(template))
+        foreach (var reference in references)
         {
             switch (reference.Root)
             {
@@ -148,7 +243,7 @@ public static partial class WorkflowValidator
                 case "steps" when reference.Segments.Count >= 2 && reference.Segments[1] == "output":
                     if (!visibleSteps.Contains(reference.Segments[0]))
                     {
-                        errors.Add(path, $"{reference.Text} refers to '{reference.Segments[0]}', which is not an earlier step.");
+                        errors.Add(path, $"{reference.Text} refers to '{reference.Segments[0]}', which is not a step this one depends on (directly or through others).");
                     }
 
                     break;
@@ -162,6 +257,8 @@ public static partial class WorkflowValidator
     private sealed class Errors
     {
         private readonly Dictionary<string, List<string>> _errors = new(StringComparer.Ordinal);
+
+        public int Count => _errors.Count;
 
         public void Add(string path, string message)
         {

@@ -18,7 +18,7 @@ public sealed record AgentReply(AgentTaskResult? Result, TimeSpan Delay)
 /// </summary>
 public sealed class EngineHarness
 {
-    private readonly List<(DateTimeOffset At, AgentTaskResult Result)> _inFlight = [];
+    private readonly List<(DateTimeOffset At, AgentTaskResult Result, string MessageId, string Sender)> _inFlight = [];
 
     public EngineHarness(WorkflowDefinition workflow, object? input = null)
     {
@@ -30,6 +30,8 @@ public sealed class EngineHarness
     public RunState Run { get; private set; }
 
     public List<AgentCandidate> Agents { get; } = [];
+
+    public RunLimits Limits { get; set; } = RunLimits.Default;
 
     public List<RunEvent> Events { get; } = [];
 
@@ -47,6 +49,16 @@ public sealed class EngineHarness
     public IEnumerable<string> EventTypes => Events.Select(e => e.Type);
 
     public IEnumerable<string> StepEvents(string type) => Events.Where(e => e.Type == type).Select(e => e.StepId!);
+
+    /// <summary>Every attempt record the transitions wrote, by step, latest version of each.</summary>
+    public Dictionary<string, List<AttemptState>> Attempts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The genuine result message of the latest dispatch of a step: its correlation id and sender.</summary>
+    public StepResultReceived GenuineResult(AgentTaskResult result)
+    {
+        var dispatch = Dispatched.Last(d => d.Task.StepId == result.StepId && d.Task.Attempt == result.Attempt && d.Task.Kind == result.Kind);
+        return new StepResultReceived(result, dispatch.MessageId, dispatch.Task.AgentId);
+    }
 
     /// <summary>Starts the run and runs it until it ends (or nothing more can happen).</summary>
     public RunState RunToEnd(int maxSteps = 10_000)
@@ -66,9 +78,9 @@ public sealed class EngineHarness
                 AdvanceTo(replyAt);
                 var ready = _inFlight.Where(r => r.At <= Clock.GetUtcNow()).ToList();
                 _inFlight.RemoveAll(ready.Contains);
-                foreach (var (_, result) in ready)
+                foreach (var (_, result, messageId, sender) in ready)
                 {
-                    Apply(new StepResultReceived(result));
+                    Apply(new StepResultReceived(result, messageId, sender));
                 }
             }
             else
@@ -83,16 +95,22 @@ public sealed class EngineHarness
 
     public RunTransition Apply(RunInput input)
     {
-        var transition = RunReducer.Apply(Run, input, Clock.GetUtcNow(), Agents);
+        var transition = RunReducer.Apply(Run, input, Clock.GetUtcNow(), Agents, Limits);
         Run = transition.State;
         Events.AddRange(transition.Events);
+        foreach (var (stepId, attempt) in transition.Attempts)
+        {
+            var list = Attempts.TryGetValue(stepId, out var known) ? known : Attempts[stepId] = [];
+            list.RemoveAll(a => a.Number == attempt.Number);
+            list.Add(attempt);
+        }
         foreach (var dispatch in transition.Dispatches)
         {
             Dispatched.Add(dispatch);
             var reply = Behaviour(dispatch.Task);
             if (reply.Result is not null)
             {
-                _inFlight.Add((Clock.GetUtcNow() + reply.Delay, reply.Result));
+                _inFlight.Add((Clock.GetUtcNow() + reply.Delay, reply.Result, dispatch.MessageId, dispatch.Task.AgentId));
             }
         }
 

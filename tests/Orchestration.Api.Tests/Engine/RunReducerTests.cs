@@ -90,7 +90,7 @@ public sealed class RunReducerTests
 
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Equal("second", run.Steps[0].Output!.Value.GetProperty("from").GetString());
-        Assert.Contains("timed out", run.Steps[0].AttemptHistory[0].Error, StringComparison.Ordinal);
+        Assert.Contains("timed out", harness.Attempts["a"][0].Error, StringComparison.Ordinal);
         Assert.Equal(harness.Clock.GetUtcNow(), run.EndedAt); // ended before the late answer arrived
     }
 
@@ -105,7 +105,7 @@ public sealed class RunReducerTests
             RunId = run.RunId, StepId = "a", Attempt = 1, Ok = true, Output = JsonSerializer.SerializeToElement(new { ok = 1 }),
         };
 
-        var transition = harness.Apply(new StepResultReceived(lateResult));
+        var transition = harness.Apply(harness.GenuineResult(lateResult));
 
         Assert.False(transition.Changed);
         Assert.Equal(2, run.Steps[0].Output!.Value.GetProperty("ok").GetInt32());
@@ -246,7 +246,7 @@ public sealed class RunReducerTests
         harness.Apply(new StartRun());
         harness.Clock.Advance(TimeSpan.FromMilliseconds(1_500));
 
-        harness.Apply(new StepResultReceived(Result("a", 1, ok: true)));
+        harness.Apply(harness.GenuineResult(Result("a", 1, ok: true)));
 
         Assert.Equal(RunStatus.Failed, harness.Run.Status);
         Assert.Contains("timed out", harness.Run.Steps[0].Error, StringComparison.Ordinal);
@@ -260,7 +260,7 @@ public sealed class RunReducerTests
         harness.Apply(new StartRun());
         harness.Clock.Advance(TimeSpan.FromSeconds(3));
 
-        harness.Apply(new StepResultReceived(Result("a", 1, ok: true)));
+        harness.Apply(harness.GenuineResult(Result("a", 1, ok: true)));
 
         Assert.Equal(RunStatus.TimedOut, harness.Run.Status);
     }
@@ -272,8 +272,8 @@ public sealed class RunReducerTests
         harness.Behaviour = _ => AgentReply.Silent;
         harness.Apply(new StartRun());
 
-        var forged = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: Guid.NewGuid().ToString()));
-        var genuine = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: harness.Dispatched[0].MessageId));
+        var forged = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: Guid.NewGuid().ToString(), From: "worker"));
+        var genuine = harness.Apply(new StepResultReceived(Result("a", 1, ok: true), CorrelationId: harness.Dispatched[0].MessageId, From: "worker"));
 
         Assert.False(forged.Changed);
         Assert.True(genuine.Changed);

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Communication.Bus;
+using Communication.Bus.Contracts;
+using StackExchange.Redis;
+using TestSupport;
+using static Orchestration.Api.Tests.Integration.OrchestrationClient;
+
+namespace Orchestration.Api.Tests.Integration;
+
+/// <summary>
+/// Issue 9: a TASK_RESULT counts only from the agent the attempt was sent to and only with the attempt's
+/// correlation id; a step input that renders past the bound fails the step once, without a re-send loop.
+/// </summary>
+public sealed class ResultAuthorityTests : IntegrationTest
+{
+    [Fact]
+    public async Task Another_agent_cannot_complete_a_step_by_leaving_the_correlation_id_empty()
+    {
+        var worker = await AgentAsync("worker", _ => AgentAction.Succeed(new { from = "worker" }).WhenReleased());
+        await Api.PutWorkflowAsync(Wf.Of("guarded", Wf.Step("s1", agent: "worker", maxAttempts: 1)), Ct);
+        var runId = await Api.StartRunAsync("guarded", cancellationToken: Ct);
+        var task = await worker.WaitForTaskAsync(runId, "s1");
+
+        var forged = await PublishResultAsync("intruder", new AgentTaskResult
+        {
+            RunId = runId, StepId = "s1", Attempt = 1, Ok = true, AgentId = "worker",
+            Output = JsonSerializer.SerializeToElement(new { from = "intruder" }),
+        }, correlationId: null);
+        await WaitUntilHandledAsync(forged);
+        var afterForgery = await Api.GetRunAsync(runId, Ct);
+        task.Release();
+        var run = await Api.WaitForRunAsync(runId, cancellationToken: Ct);
+
+        Assert.Equal("RUNNING", Step(afterForgery, "s1").GetProperty("status").GetString());
+        Assert.Null(Value(Step(afterForgery, "s1"), "output"));
+        Assert.Equal("SUCCEEDED", Status(run));
+        Assert.Equal("worker", run.GetProperty("output").GetProperty("from").GetString());
+    }
+
+    [Fact]
+    public async Task Another_sender_cannot_complete_a_step_even_with_the_right_correlation_id()
+    {
+        var worker = await AgentAsync("worker", _ => AgentAction.Succeed(new { from = "worker" }).WhenReleased());
+        await Api.PutWorkflowAsync(Wf.Of("guarded", Wf.Step("s1", agent: "worker", maxAttempts: 1)), Ct);
+        var runId = await Api.StartRunAsync("guarded", cancellationToken: Ct);
+        var task = await worker.WaitForTaskAsync(runId, "s1");
+
+        var forged = await PublishResultAsync("intruder", new AgentTaskResult
+        {
+            RunId = runId, StepId = "s1", Attempt = 1, Ok = true, AgentId = "worker",
+            Output = JsonSerializer.SerializeToElement(new { from = "intruder" }),
+        }, correlationId: task.MessageId);
+        await WaitUntilHandledAsync(forged);
+        var afterForgery = await Api.GetRunAsync(runId, Ct);
+        task.Release();
+        var run = await Api.WaitForRunAsync(runId, cancellationToken: Ct);
+
+        Assert.Equal("RUNNING", Step(afterForgery, "s1").GetProperty("status").GetString());
+        Assert.Equal("worker", run.GetProperty("output").GetProperty("from").GetString());
+    }
+
+    [Fact]
+    public async Task A_step_input_that_renders_past_the_bound_fails_the_step_once_with_a_clear_error_and_sends_nothing()
+    {
+        var worker = await AgentAsync("worker");
+        var copies = Enumerable.Range(0, 10).ToDictionary(i => $"copy{i}", _ => (object)"{{input.big}}");
+        await Api.PutWorkflowAsync(Wf.Of("huge", Wf.Step("s1", agent: "worker", maxAttempts: 3, timeoutMs: 20_000, input: copies)), Ct);
+        // The render fails in the first transition, so the start may already answer with the ended run.
+        var (_, started) = await Api.TryStartRunAsync("huge", new { big = new string('x', 100_000) }, cancellationToken: Ct);
+
+        var run = await Api.WaitForRunAsync(started.GetProperty("runId").GetString()!, cancellationToken: Ct);
+        var runId = run.GetProperty("runId").GetString()!;
+
+        Assert.Equal("FAILED", Status(run));
+        Assert.Contains("over the limit", Step(run, "s1").GetProperty("error").GetString());
+        Assert.Equal(1, Step(run, "s1").GetProperty("attempts").GetInt32());
+        Assert.Equal(0, worker.Deliveries(runId, "s1"));
+    }
+
+    private async Task<PublishReceipt> PublishResultAsync(string sender, AgentTaskResult result, string? correlationId)
+    {
+        var settings = new CommunicationBusSettings { ServiceName = sender, ConsumerName = sender };
+        settings.Signing.Keys.Add(new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret });
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
+        await using var bus = new RedisMessageBus(redis, settings);
+        return await bus.PublishAsync(new OutgoingMessage(MessageType.TaskResult, "orchestration.results", JsonSerializer.SerializeToUtf8Bytes(result))
+        {
+            CorrelationId = correlationId,
+        }, Ct);
+    }
+}
