@@ -1,7 +1,7 @@
 // Orchestration.Api load benchmark (issue 5): workflow latency through bus + gateway, and step throughput.
 //
 //   dotnet run -c Release --project bench/Orchestration.Load -- [--runs 5] [--workflows 200] [--bus-requests 500]
-//       [--seconds 15] [--concurrency 100] [--steps 5] [--only latency|throughput] [--hold <s>] [--service-env KEY=VALUE]...
+//       [--seconds 15] [--concurrency 100] [--steps 5] [--only latency|throughput|fanout] [--hold <s>] [--service-env KEY=VALUE]...
 //
 // Needs only redis-server on PATH. It starts, each as its own process on free loopback ports: a redis-server (no
 // persistence), orchestration-api and ai-gateway from their Release builds (artifacts/bin/<service>/release, built
@@ -47,6 +47,8 @@ const string SigningKeyId = "bench";
 const string SigningSecret = "bench-signing-secret-0123456789abcdefghijklmnop";
 const string LatencyWorkflow = "bench-three-steps";
 const string ThroughputWorkflow = "bench-noop";
+const string SingleWorkflow = "bench-single";
+const string FanOutWorkflow = "bench-fanout";
 var inv = CultureInfo.InvariantCulture;
 
 try
@@ -114,6 +116,13 @@ try
         timeoutMs = 120_000,
         steps = Enumerable.Range(1, steps).Select(i => new { id = $"step-{i}", agent = BusAgents.NoOpAgentId }).ToArray(),
     });
+    await PutAsync(api, SingleWorkflow, new { description = "Benchmark: one no-op step.", timeoutMs = 60_000, steps = new[] { new { id = "only", agent = BusAgents.NoOpAgentId } } });
+    await PutAsync(api, FanOutWorkflow, new
+    {
+        description = "Benchmark: ten no-op steps at once.",
+        timeoutMs = 60_000,
+        steps = Enumerable.Range(1, 10).Select(i => new { id = $"branch-{i}", agent = BusAgents.NoOpAgentId, dependsOn = Array.Empty<string>() }).ToArray(),
+    });
     var input = JsonSerializer.SerializeToElement(new { request = "A to-do list app for a small team: tasks, owners, due dates, reminders." });
     var apiIdle = apiMonitor.Read();
 
@@ -151,6 +160,32 @@ try
             latencyRows.Add(row);
             Console.WriteLine(string.Create(inv, $"run {run}: workflow {workflow!.Client}; bus round trip {bus}; step {workflow.StepMs:F2} ms (agent {workflow.AgentMs:F2}); " +
                                                  $"start {workflow.StartMs:F2} ms, end {workflow.EndMs:F2} ms; CPU per run api {workflow.ApiCpuMsPerRun:F2} ms, gateway {workflow.GatewayCpuMsPerRun:F2} ms; load {row.Load:F2}"));
+        }
+    }
+
+    var fanOutRows = new List<(Percentiles Single, Percentiles FanOut)>();
+    if (only is null or "fanout")
+    {
+        Console.WriteLine($"# fan-out: {workflows} sequential runs of a 1-step and of a 10-way parallel no-op workflow per pass, {runs} runs");
+        await WorkflowLatencyAsync(api, SingleWorkflow, input, 20, 1);
+        await WorkflowLatencyAsync(api, FanOutWorkflow, input, 20, 10);
+        for (var run = 1; run <= runs; run++)
+        {
+            Percentiles? single = null, fanOut = null;
+            foreach (var target in run % 2 == 1 ? new[] { "single", "fanout" } : ["fanout", "single"])
+            {
+                if (target == "single")
+                {
+                    single = (await WorkflowLatencyAsync(api, SingleWorkflow, input, workflows, 1)).Client;
+                }
+                else
+                {
+                    fanOut = (await WorkflowLatencyAsync(api, FanOutWorkflow, input, workflows, 10)).Client;
+                }
+            }
+
+            fanOutRows.Add((single!, fanOut!));
+            Console.WriteLine(string.Create(inv, $"run {run}: 1 no-op step {single}; 10-way fan-out {fanOut}; p50 ratio {fanOut!.P50 / single!.P50:F2}"));
         }
     }
 
@@ -197,6 +232,21 @@ try
     }
 
     Report(latencyRows, throughputRows, apiIdle);
+    if (fanOutRows.Count > 0)
+    {
+        Console.WriteLine();
+        Console.WriteLine("Fan-out (client latency of one run, ms):");
+        Console.WriteLine();
+        Console.WriteLine("| run | 1 no-op step p50 | p99 | 10-way fan-out p50 | p99 | fan-out p50 ÷ single p50 |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        for (var i = 0; i < fanOutRows.Count; i++)
+        {
+            var (single, fanOut) = fanOutRows[i];
+            Console.WriteLine(string.Create(inv, $"| {i + 1} | {single.P50:F2} | {single.P99:F2} | {fanOut.P50:F2} | {fanOut.P99:F2} | {fanOut.P50 / single.P50:F2} |"));
+        }
+
+        Console.WriteLine(string.Create(inv, $"| **median** | {Stats.Median(fanOutRows.Select(r => r.Single.P50)):F2} | | {Stats.Median(fanOutRows.Select(r => r.FanOut.P50)):F2} | | **{Stats.Median(fanOutRows.Select(r => r.FanOut.P50 / r.Single.P50)):F2}** |"));
+    }
     return 0;
 }
 catch (InvalidOperationException ex)
@@ -390,7 +440,7 @@ static async Task<WorkflowLatency> WorkflowLatencyAsync(HttpClient api, string w
         foreach (var s in run.GetProperty("steps").EnumerateArray())
         {
             step.Add((s.GetProperty("endedAt").GetDateTimeOffset() - s.GetProperty("startedAt").GetDateTimeOffset()).TotalMilliseconds);
-            if (s.TryGetProperty("metadata", out var metadata) && metadata.TryGetProperty("latencyMs", out var latencyMs))
+            if (s.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object && metadata.TryGetProperty("latencyMs", out var latencyMs))
             {
                 agent.Add(latencyMs.GetDouble());
             }

@@ -13,9 +13,11 @@ public sealed class ShippedWorkflowTests : IntegrationTest
         var all = await Api.GetFromJsonAsync<JsonElement>("/api/workflows", Ct);
 
         Assert.Equal("software-team", workflow.GetProperty("id").GetString());
-        Assert.Equal(["analysis", "prd", "architecture", "code", "review"],
+        Assert.Equal(["analysis", "prd", "architecture", "approve-design", "code", "qa", "security", "merge"],
             workflow.GetProperty("steps").EnumerateArray().Select(s => s.GetProperty("id").GetString()));
-        Assert.All(workflow.GetProperty("steps").EnumerateArray(), s => Assert.False(string.IsNullOrEmpty(s.GetProperty("capability").GetString())));
+        Assert.All(workflow.GetProperty("steps").EnumerateArray().Where(s => s.GetProperty("type").GetString() == "agent"),
+            s => Assert.False(string.IsNullOrEmpty(s.GetProperty("capability").GetString())));
+        Assert.Equal(["qa", "security"], workflow.GetProperty("steps")[7].GetProperty("dependsOn").EnumerateArray().Select(d => d.GetString()));
         Assert.Contains(all.EnumerateArray(), w => w.GetProperty("id").GetString() == "software-team");
     }
 }

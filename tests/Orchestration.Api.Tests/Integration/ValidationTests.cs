@@ -41,6 +41,18 @@ public sealed class ValidationTests : IntegrationTest
     [InlineData("""{"steps":[{"id":"s1","agent":"worker","timeoutMs":50}]}""", "steps[0].timeoutMs")]
     [InlineData("""{"id":"other","steps":[{"id":"s1","agent":"worker"}]}""", "id")]
     [InlineData("""[1,2]""", "$")]
+    [InlineData("""{"steps":[{"id":"s1","agent":"worker","dependsOn":["ghost"]}]}""", "steps[0].dependsOn[0]")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","dependsOn":["b"]},{"id":"b","agent":"w","dependsOn":["a"]}]}""", "steps[0].dependsOn")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","dependsOn":[]},{"id":"b","agent":"w","dependsOn":[],"input":"{{steps.a.output}}"}]}""", "steps[1].input")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","when":"input.x = 1"}]}""", "steps[0].when")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","dependsOn":[]},{"id":"b","agent":"w","dependsOn":[],"when":"steps.a.output.ok"}]}""", "steps[1].when")]
+    [InlineData("""{"steps":[{"id":"a","type":"approval","agent":"w"}]}""", "steps[0].type")]
+    [InlineData("""{"steps":[{"id":"a","type":"vote"}]}""", "steps[0].type")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","signal":"go"}]}""", "steps[0].signal")]
+    [InlineData("""{"maxParallelism":-1,"steps":[{"id":"a","agent":"w"}]}""", "maxParallelism")]
+    [InlineData("""{"steps":[{"id":"a","agent":"not an id!"}]}""", "steps[0].agent")]
+    [InlineData("""{"steps":[{"id":"a","capability":"reviews/all"}]}""", "steps[0].capability")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","compensate":{"agent":"un do"}}]}""", "steps[0].compensate.agent")]
     public async Task A_malformed_workflow_is_400_naming_the_field_and_is_not_stored(string body, string field)
     {
         using var response = await SendAsync(HttpMethod.Put, "/api/workflows/bad", body);
