@@ -166,10 +166,43 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
         var run = await RunAsync("software-team", new { request = "A todo list web app with user accounts" }, waitMs: 30_000);
 
         Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
-        var steps = run.GetProperty("steps").EnumerateArray().ToList();
-        Assert.Equal(["analysis", "prd", "architecture", "code", "review"], steps.Select(s => s.GetProperty("id").GetString()));
-        Assert.All(steps, s => Assert.Equal("SUCCEEDED", s.GetProperty("status").GetString()));
-        Assert.Contains(steps[^1].GetProperty("agentId").GetString(), new[] { "qa", "security-reviewer" });
+        var steps = run.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        Assert.Equal(["analysis", "prd", "architecture", "approve-design", "code", "qa", "security", "merge"], steps.Keys);
+        Assert.Equal("condition", steps["approve-design"].GetProperty("skipReason").GetString());
+        Assert.All(steps.Values.Where(s => s.GetProperty("id").GetString() != "approve-design"), s => Assert.Equal("SUCCEEDED", s.GetProperty("status").GetString()));
+        Assert.Equal("qa", steps["qa"].GetProperty("agentId").GetString());
+        Assert.Equal("security-reviewer", steps["security"].GetProperty("agentId").GetString());
+        Assert.Equal("team-leader", steps["merge"].GetProperty("agentId").GetString());
+        // QA and security ran at once: each started before the other ended.
+        Assert.True(steps["qa"].GetProperty("startedAt").GetDateTimeOffset() <= steps["security"].GetProperty("endedAt").GetDateTimeOffset());
+        Assert.True(steps["security"].GetProperty("startedAt").GetDateTimeOffset() <= steps["qa"].GetProperty("endedAt").GetDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task A_software_team_run_with_the_approval_gate_waits_and_resumes_after_the_approval_call()
+    {
+        using var started = await _api.PostAsJsonAsync("/api/workflows/software-team/runs",
+            new { input = new { request = "A todo list web app with user accounts", approvalGate = true } }, Ct);
+        var runId = (await started.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("runId").GetString()!;
+        await Eventually.TrueAsync(async () =>
+        {
+            var waiting = await _api.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", Ct);
+            return waiting.GetProperty("steps").EnumerateArray().Any(s => s.GetProperty("id").GetString() == "approve-design" && s.GetProperty("status").GetString() == "WAITING");
+        }, TimeSpan.FromSeconds(30), "the run waits for the design approval");
+        var before = await _api.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", Ct);
+
+        using var approval = await _api.PostAsJsonAsync($"/api/runs/{runId}/signals/approve-design", new { approved = true, by = "e2e", comment = "looks right" }, Ct);
+        JsonElement run = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            run = await _api.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", Ct);
+            return run.GetProperty("status").GetString() != "RUNNING";
+        }, TimeSpan.FromSeconds(30), "the approved run ends");
+
+        Assert.Equal("PENDING", before.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "code").GetProperty("status").GetString());
+        Assert.Equal(HttpStatusCode.Accepted, approval.StatusCode);
+        Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
+        Assert.Equal("e2e", run.GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("id").GetString() == "approve-design").GetProperty("output").GetProperty("by").GetString());
     }
 
     /// <summary>An agent outside the app: registers over HTTP, takes TASKs from the bus, fails its first attempts.</summary>
