@@ -1,6 +1,8 @@
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Usage;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 
 namespace Ai.Gateway.Extensions;
 
@@ -24,10 +26,23 @@ internal static class PolicyExtensions
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<ModelRouter>();
         builder.Services.AddSingleton<ModelResilience>();
-        builder.Services.AddSingleton<UsageRecorder>();
+        builder.AddUsageAccounting();
         builder.Services.AddSingleton<GatewayChatClient>();
         builder.Services.AddSingleton<GenerationService>();
 
+        return builder;
+    }
+
+    /// <summary>Usage counted in memory on the answer's path and written to Redis in the background.</summary>
+    private static IHostApplicationBuilder AddUsageAccounting(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.SectionName).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<UsageOptions>, UsageOptionsValidator>();
+        builder.Services.AddSingleton<UsageRecorder>();
+        builder.Services.AddSingleton<UsageStore>();
+        builder.Services.AddSingleton<UsageWriter>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<UsageWriter>());
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(UsageWriter.MeterName));
         return builder;
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Ai.Gateway.Policy;
+using Ai.Gateway.Usage;
 
 namespace Ai.Gateway.Generation;
 

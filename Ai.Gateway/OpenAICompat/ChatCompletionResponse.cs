@@ -1,7 +1,8 @@
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json;
 using Ai.Gateway.Policy;
+using Ai.Gateway.Usage;
 using Microsoft.Extensions.AI;
 
 namespace Ai.Gateway.OpenAICompat;

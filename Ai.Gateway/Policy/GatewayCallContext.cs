@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ai.Gateway.Usage;
 using Microsoft.Extensions.AI;
 
 namespace Ai.Gateway.Policy;
@@ -17,27 +18,6 @@ public sealed record AttemptRecord(
     public const string Failed = "failed";
     public const string RateLimited = "rate_limited";
     public const string CircuitOpen = "circuit_open";
-}
-
-/// <summary>Token counts of a request; output includes thinking tokens (billed as output).</summary>
-public sealed record TokenUsage(long InputTokens, long OutputTokens, long TotalTokens)
-{
-    public static readonly TokenUsage None = new(0, 0, 0);
-
-    public static TokenUsage From(UsageDetails? usage)
-    {
-        if (usage is null)
-        {
-            return None;
-        }
-
-        var input = usage.InputTokenCount ?? 0;
-        var output = (usage.OutputTokenCount ?? 0) + (usage.ReasoningTokenCount ?? 0);
-        return new TokenUsage(input, output, usage.TotalTokenCount ?? input + output);
-    }
-
-    public TokenUsage Add(TokenUsage other) =>
-        new(InputTokens + other.InputTokens, OutputTokens + other.OutputTokens, TotalTokens + other.TotalTokens);
 }
 
 /// <summary>

@@ -46,12 +46,12 @@ public sealed partial class GatewayChatClient(
                 var response = await resilience.Pipeline(model.Id).ExecuteAsync(
                     async ct => await CallAsync(model, context, cancellationToken, c => c.GetResponseAsync(history, ForModel(chatOptions, model), ct), ct),
                     cancellationToken);
-                await AnsweredAsync(chain, i, model, response.Usage, context);
+                Answered(chain, i, model, response.Usage, context);
                 return response;
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
-                await FailedAsync(model, ex, failures, context);
+                Failed(model, ex, failures, context);
             }
         }
 
@@ -91,7 +91,7 @@ public sealed partial class GatewayChatClient(
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
-                await FailedAsync(model, ex, failures, context);
+                Failed(model, ex, failures, context);
                 continue;
             }
 
@@ -110,7 +110,7 @@ public sealed partial class GatewayChatClient(
                 }
                 while (await stream.MoveNextAsync());
 
-                await AnsweredAsync(chain, i, model, streamUsage, context);
+                Answered(chain, i, model, streamUsage, context);
             }
 
             yield break;
@@ -133,7 +133,7 @@ public sealed partial class GatewayChatClient(
     {
     }
 
-    private async Task FailedAsync(ModelDefinition model, Exception ex, Failures failures, GatewayCallContext context)
+    private void Failed(ModelDefinition model, Exception ex, Failures failures, GatewayCallContext context)
     {
         if (ex is BrokenCircuitException)
         {
@@ -144,7 +144,7 @@ public sealed partial class GatewayChatClient(
         }
 
         failures.Add(model, ex);
-        await usage.RecordFailureAsync(model.Id);
+        usage.RecordFailure(model.Id);
     }
 
     /// <summary>One try: wait for a rate-limit token, call the provider, record the outcome.</summary>
@@ -157,7 +157,7 @@ public sealed partial class GatewayChatClient(
         {
             context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.RateLimited, 0,
                 decision.DailyQuotaExhausted ? "Daily quota used up." : $"No rate-limit token within {options.Value.RateLimitWait.TotalMilliseconds} ms."));
-            await usage.RecordDenialAsync(model.Id);
+            usage.RecordDenial(model.Id);
             throw new ModelRateLimitedException(model.Id, decision);
         }
 
@@ -187,7 +187,7 @@ public sealed partial class GatewayChatClient(
         }
     }
 
-    private async Task AnsweredAsync(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, UsageDetails? details, GatewayCallContext context)
+    private void Answered(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, UsageDetails? details, GatewayCallContext context)
     {
         var offline = providers.ServingProvider(model) == ProviderNames.Offline;
         var tokens = TokenUsage.From(details);
@@ -195,10 +195,10 @@ public sealed partial class GatewayChatClient(
         // Report the catalog id (what callers route by), or "offline" when no provider was called.
         var name = offline ? OfflineName : model.Id;
         context.Answered(name, isFallback: index > 0, tokens, cost);
-        await usage.RecordAnswerAsync(name, tokens, cost);
+        usage.RecordAnswer(name, tokens, cost);
         if (index > 0)
         {
-            await usage.RecordFallbackAsync(chain[0].Id);
+            usage.RecordFallback(chain[0].Id);
         }
     }
 

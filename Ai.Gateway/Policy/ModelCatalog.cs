@@ -1,4 +1,5 @@
 using Ai.Gateway.Model;
+using Ai.Gateway.Usage;
 using Communication.Bus.RateLimiting;
 using Microsoft.Extensions.Options;
 

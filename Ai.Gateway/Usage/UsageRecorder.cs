@@ -1,60 +1,83 @@
-using System.Globalization;
-using Ai.Gateway.Policy;
-using StackExchange.Redis;
-
 namespace Ai.Gateway.Usage;
 
-/// <summary>Today's usage of one model, summed over every gateway replica.</summary>
-public sealed record ModelUsage(string Model, long Requests, long InputTokens, long OutputTokens, decimal CostUsd, long Denials, long Fallbacks, long Failures);
-
 /// <summary>
-/// Usage and cost per model per UTC day, in one Redis hash per day (<c>usage:{yyyy-MM-dd}</c>, field
-/// <c>&lt;model&gt;|&lt;counter&gt;</c>), incremented atomically so replicas share the totals. Cost is kept in
-/// micro-dollars to stay an integer. Days expire after 90 days.
+/// Counts usage in memory on the answer's path (a lock and a dictionary add, no I/O); the
+/// <see cref="UsageWriter"/> takes what was counted and writes it to Redis in the background, so a
+/// slow or missing Redis never delays or fails an answer. Counts are summed per UTC day, model and
+/// counter, so what waits for Redis stays small however long Redis is away.
 /// </summary>
-public sealed class UsageRecorder(IConnectionMultiplexer redis, TimeProvider time)
+public sealed class UsageRecorder(TimeProvider time)
 {
-    private static readonly TimeSpan Retention = TimeSpan.FromDays(90);
-
-    private static RedisKey DayKey(DateOnly day) => $"usage:{day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
-
-    public Task RecordAnswerAsync(string model, TokenUsage usage, decimal costUsd) => IncrementAsync(model,
-        ("requests", 1), ("inputTokens", usage.InputTokens), ("outputTokens", usage.OutputTokens), ("costMicros", (long)Math.Round(costUsd * 1_000_000m)));
-
-    public Task RecordDenialAsync(string model) => IncrementAsync(model, ("denials", 1));
-
-    public Task RecordFallbackAsync(string model) => IncrementAsync(model, ("fallbacks", 1));
-
-    public Task RecordFailureAsync(string model) => IncrementAsync(model, ("failures", 1));
-
-    public async Task<IReadOnlyList<ModelUsage>> ReadAsync(DateOnly day)
-    {
-        var entries = await redis.GetDatabase().HashGetAllAsync(DayKey(day));
-        return entries
-            .Select(e => (Field: e.Name.ToString(), Value: (long)e.Value))
-            .GroupBy(e => e.Field[..e.Field.LastIndexOf('|')], StringComparer.Ordinal)
-            .Select(g =>
-            {
-                var values = g.ToDictionary(e => e.Field[(e.Field.LastIndexOf('|') + 1)..], e => e.Value);
-                long Get(string counter) => values.GetValueOrDefault(counter);
-                return new ModelUsage(g.Key, Get("requests"), Get("inputTokens"), Get("outputTokens"),
-                    Get("costMicros") / 1_000_000m, Get("denials"), Get("fallbacks"), Get("failures"));
-            })
-            .OrderBy(u => u.Model, StringComparer.Ordinal)
-            .ToList();
-    }
+    private readonly Lock _lock = new();
+    private Dictionary<UsageCounter, long> _pending = [];
 
     public DateOnly Today => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
 
-    private async Task IncrementAsync(string model, params (string Counter, long By)[] increments)
+    /// <summary>Distinct counters waiting to be written.</summary>
+    public int Pending
     {
-        var key = DayKey(Today);
-        var batch = redis.GetDatabase().CreateBatch();
-        var tasks = increments.Where(i => i.By != 0)
-            .Select(i => (Task)batch.HashIncrementAsync(key, $"{model}|{i.Counter}", i.By))
-            .Append(batch.KeyExpireAsync(key, Retention))
-            .ToList();
-        batch.Execute();
-        await Task.WhenAll(tasks);
+        get
+        {
+            lock (_lock)
+            {
+                return _pending.Count;
+            }
+        }
     }
+
+    public void RecordAnswer(string model, TokenUsage usage, decimal costUsd) => Add(model,
+        (UsageCounter.Requests, 1), (UsageCounter.InputTokens, usage.InputTokens), (UsageCounter.OutputTokens, usage.OutputTokens),
+        (UsageCounter.CostMicros, (long)Math.Round(costUsd * 1_000_000m)));
+
+    public void RecordDenial(string model) => Add(model, (UsageCounter.Denials, 1));
+
+    public void RecordFallback(string model) => Add(model, (UsageCounter.Fallbacks, 1));
+
+    public void RecordFailure(string model) => Add(model, (UsageCounter.Failures, 1));
+
+    /// <summary>Takes everything counted so far (empty when nothing was); later counts start afresh.</summary>
+    public IReadOnlyDictionary<UsageCounter, long> Take()
+    {
+        lock (_lock)
+        {
+            if (_pending.Count == 0)
+            {
+                return _pending;
+            }
+
+            var taken = _pending;
+            _pending = [];
+            return taken;
+        }
+    }
+
+    private void Add(string model, params ReadOnlySpan<(string Counter, long By)> increments)
+    {
+        var day = Today;
+        lock (_lock)
+        {
+            foreach (var (counter, by) in increments)
+            {
+                if (by != 0)
+                {
+                    var key = new UsageCounter(day, model, counter);
+                    _pending[key] = _pending.GetValueOrDefault(key) + by;
+                }
+            }
+        }
+    }
+}
+
+/// <summary>One counter of one model on one UTC day (a field of that day's usage hash).</summary>
+public readonly record struct UsageCounter(DateOnly Day, string Model, string Counter)
+{
+    public const string Requests = "requests";
+    public const string InputTokens = "inputTokens";
+    public const string OutputTokens = "outputTokens";
+    public const string CostMicros = "costMicros";
+    public const string Denials = "denials";
+    public const string Fallbacks = "fallbacks";
+    public const string Failures = "failures";
+
+    public string Field => $"{Model}|{Counter}";
 }

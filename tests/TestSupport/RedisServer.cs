@@ -12,14 +12,18 @@ namespace TestSupport;
 public sealed class RedisServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
-    private readonly Process _process;
     private readonly string _directory;
+    private readonly string _executable;
+    private readonly string[] _extraArgs;
+    private Process _process;
 
-    private RedisServer(Process process, int port, string directory)
+    private RedisServer(Process process, int port, string directory, string executable, string[] extraArgs)
     {
         _process = process;
         Port = port;
         _directory = directory;
+        _executable = executable;
+        _extraArgs = extraArgs;
     }
 
     public int Port { get; }
@@ -37,27 +41,8 @@ public sealed class RedisServer : IAsyncDisposable
         for (var attempt = 0; ; attempt++)
         {
             var port = FreePort();
-            var info = new ProcessStartInfo(executable)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-                WorkingDirectory = directory,
-            };
-            foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-                         "--save", "", "--appendonly", "no", "--dir", directory }.Concat(extraArgs))
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            var process = Process.Start(info)!;
-            var output = new StringBuilder();
-            process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-            process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
-            var server = new RedisServer(process, port, directory);
+            var (process, output) = Launch(executable, port, directory, extraArgs);
+            var server = new RedisServer(process, port, directory, executable, extraArgs);
             if (await server.WaitForPingAsync())
             {
                 return server;
@@ -71,6 +56,47 @@ public sealed class RedisServer : IAsyncDisposable
                 throw new InvalidOperationException($"redis-server did not answer PING on port {port} within {StartTimeout}:\n{log}");
             }
         }
+    }
+
+    /// <summary>Kills the server (as a crash would), keeping its port for <see cref="RestartAsync"/>.</summary>
+    public void Stop() => Kill();
+
+    /// <summary>Starts the server again on the same port (empty: nothing is persisted) and waits until it answers.</summary>
+    public async Task RestartAsync()
+    {
+        Kill();
+        var (process, output) = Launch(_executable, Port, _directory, _extraArgs);
+        _process = process;
+        if (!await WaitForPingAsync())
+        {
+            string log;
+            lock (output) { log = output.ToString(); }
+            throw new InvalidOperationException($"redis-server did not restart on port {Port} within {StartTimeout}:\n{log}");
+        }
+    }
+
+    private static (Process Process, StringBuilder Output) Launch(string executable, int port, string directory, string[] extraArgs)
+    {
+        var info = new ProcessStartInfo(executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = directory,
+        };
+        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+                     "--save", "", "--appendonly", "no", "--dir", directory }.Concat(extraArgs))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(info)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return (process, output);
     }
 
     /// <summary>Sends one inline command (e.g. <c>FLUSHALL</c>) and returns the first reply line.</summary>

@@ -31,9 +31,17 @@ public sealed class PolicyGateway : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>The running gateway's services (meters, options, singletons).</summary>
+    public IServiceProvider Services => _factory.Services;
+
     public string Id(string name) => $"{name}-{Suffix}";
 
     public static Task<PolicyGateway> StartAsync(RedisFixture redis, FakeGeminiServer? gemini, IEnumerable<TestModel> models,
+        IDictionary<string, string?>? settings = null, string? suffix = null) =>
+        StartAsync(redis.ConnectionString, gemini, models, settings, suffix);
+
+    /// <summary>A gateway on a Redis of the test's own (e.g. one the test stops or pauses).</summary>
+    public static Task<PolicyGateway> StartAsync(string redisConnectionString, FakeGeminiServer? gemini, IEnumerable<TestModel> models,
         IDictionary<string, string?>? settings = null, string? suffix = null)
     {
         suffix ??= Guid.NewGuid().ToString("N")[..8];
@@ -78,7 +86,7 @@ public sealed class PolicyGateway : IAsyncDisposable
             all[key] = value;
         }
 
-        var factory = new ServiceFactory<Program>(redis.ConnectionString, all);
+        var factory = new ServiceFactory<Program>(redisConnectionString, all);
         return Task.FromResult(new PolicyGateway(factory, gemini, suffix));
     }
 
