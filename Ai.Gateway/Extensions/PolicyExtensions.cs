@@ -14,11 +14,8 @@ internal static class PolicyExtensions
         builder.Services.AddOptions<GatewayPolicyOptions>()
             .BindConfiguration(GatewayPolicyOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(o => TimeZoneInfo.TryFindSystemTimeZoneById(o.DailyQuotaTimeZone, out _),
-                $"{GatewayPolicyOptions.SectionName}:DailyQuotaTimeZone must be a time zone id (e.g. America/Los_Angeles).")
-            .Validate(o => o.AttemptTimeout <= o.TotalTimeout,
-                $"{GatewayPolicyOptions.SectionName}:AttemptTimeout must not exceed TotalTimeout.")
             .ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<GatewayPolicyOptions>, GatewayPolicyOptionsValidator>();
         builder.Services.AddOptions<RoutingOptions>()
             .BindConfiguration(RoutingOptions.SectionName)
             .ValidateOnStart();

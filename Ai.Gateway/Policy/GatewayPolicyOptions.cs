@@ -28,9 +28,12 @@ public sealed class GatewayPolicyOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(20);
 
-    /// <summary>One provider call (one attempt) may take this long.</summary>
+    /// <summary>
+    /// One provider call (one attempt) may take this long; for a stream, the open and its first update.
+    /// Three attempts of one model (two retries) fit in <see cref="TotalTimeout"/> with time left for a fallback.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
-    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(90);
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>A whole request (every model, retry and tool round) may take this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
@@ -43,8 +46,9 @@ public sealed class GatewayPolicyOptions
     [Range(2, 1000)]
     public int BreakerMinimumThroughput { get; set; } = 6;
 
-    [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
-    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>The window the breaker counts failures in: at least twice <see cref="AttemptTimeout"/>, so timeouts can open it.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.500", "02:00:00")]
+    public TimeSpan BreakerSamplingDuration { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How long an open circuit skips its model before letting one trial call through.</summary>
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
