@@ -20,10 +20,22 @@ public sealed class HostedAgent(string id, HostedAgentDefinition definition, str
 
     public HostedAgentDefinition Definition { get; } = definition;
 
-    /// <summary>Does the task and returns the result to send back; never throws for a failed generation.</summary>
+    /// <summary>
+    /// Does the task and returns the result to send back; never throws for a failed generation. The model
+    /// call is cancelled at the task's deadline (<see cref="AgentTask.DeadlineUnixMs"/>, 0 for none): the
+    /// orchestrator has given up on the attempt then, so nothing more is paid for it.
+    /// </summary>
     public async Task<AgentTaskResult> HandleAsync(AgentTask task, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
+        var remaining = task.DeadlineUnixMs > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(task.DeadlineUnixMs) - time.GetUtcNow()
+            : Timeout.InfiniteTimeSpan;
+        if (task.DeadlineUnixMs > 0 && remaining <= TimeSpan.Zero)
+        {
+            return Result(task, ok: false, output: null, DeadlinePassedBeforeStart, retryable: true, metadata: null);
+        }
+
         var request = new GenerateRequest
         {
             System = SystemPrompt(task.Kind),
@@ -34,9 +46,10 @@ public sealed class HostedAgent(string id, HostedAgentDefinition definition, str
             Schema = Definition.OutputSchema is { Length: > 0 } schema ? JsonDocument.Parse(schema).RootElement.Clone() : null,
         };
 
+        using var deadline = time.StartDeadline(remaining, cancellationToken);
         try
         {
-            var answer = await generation.GenerateAsync(request, cancellationToken);
+            var answer = await generation.GenerateAsync(request, deadline.Token);
             var output = JsonSerializer.SerializeToElement(new { agent = Id, text = answer.Output, data = answer.Data }, JsonSerializerOptions.Web);
             return Result(task, ok: true, output, error: null, retryable: false, new AgentWorkMetadata
             {
@@ -49,12 +62,20 @@ public sealed class HostedAgent(string id, HostedAgentDefinition definition, str
                 Fallbacks = answer.Fallbacks,
             });
         }
+        catch (OperationCanceledException) when (deadline.HasExpired)
+        {
+            return Result(task, ok: false, output: null, DeadlinePassed, retryable: true, metadata: null);
+        }
         catch (Exception ex) when (ex is GenerateValidationException or InvalidModelOutputException or AllModelsFailedException or GatewayTimeoutException)
         {
             // A request the gateway refuses will be refused again; everything else may pass later.
             return Result(task, ok: false, output: null, ex.Message, retryable: ex is not GenerateValidationException, metadata: null);
         }
     }
+
+    public const string DeadlinePassedBeforeStart = "The task's deadline had passed before the agent took it; no model was called.";
+
+    public const string DeadlinePassed = "The task's deadline passed during the model call, which was cancelled.";
 
     private string SystemPrompt(AgentTaskKind kind)
     {

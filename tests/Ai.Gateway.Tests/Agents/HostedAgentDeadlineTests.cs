@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Ai.Gateway.Agents;
+using Ai.Gateway.Generation;
+using Ai.Gateway.Tests.Fakes;
+using Ai.Gateway.Tests.Policy;
+using Communication.Bus.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ai.Gateway.Tests.Agents;
+
+/// <summary>A hosted agent stops paying for a task once the orchestrator has given up on it (<see cref="AgentTask.DeadlineUnixMs"/>).</summary>
+public sealed class HostedAgentDeadlineTests(RedisFixture redis) : IAsyncLifetime
+{
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+    private FakeGeminiServer _gemini = null!;
+    private PolicyGateway _gateway = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _gemini = await FakeGeminiServer.StartNewAsync();
+        _gateway = await PolicyGateway.StartAsync(redis, _gemini, [new TestModel("main")]);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _gemini.DisposeAsync();
+    }
+
+    private HostedAgent Agent() => new("writer", new HostedAgentDefinition { Name = "Writer", Capabilities = ["writing"], Model = _gateway.Id("main") },
+        "en", _gateway.Services.GetRequiredService<GenerationService>(), _time);
+
+    private AgentTask Task(TimeSpan deadlineFromNow) => new()
+    {
+        RunId = "run-1", WorkflowId = "wf", StepId = "write", Attempt = 1, AgentId = "writer",
+        Input = JsonSerializer.SerializeToElement("Write a line."),
+        DeadlineUnixMs = (_time.GetUtcNow() + deadlineFromNow).ToUnixTimeMilliseconds(),
+    };
+
+    [Fact]
+    public async Task The_model_call_is_cancelled_at_the_tasks_deadline()
+    {
+        _gemini.EnqueueFor(_gateway.Id("main"), FakeReply.Stall());
+
+        var handling = Agent().HandleAsync(Task(TimeSpan.FromSeconds(30)), Ct);
+        var upstream = await _gemini.WaitForRequestAsync(0);
+        Assert.False(handling.IsCompleted);
+        _time.Advance(TimeSpan.FromSeconds(30));
+        var result = await handling.WaitAsync(TimeSpan.FromSeconds(15), Ct);
+
+        Assert.False(result.Ok);
+        Assert.Equal(HostedAgent.DeadlinePassed, result.Error);
+        await upstream.Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Single(_gemini.Requests);
+    }
+
+    [Fact]
+    public async Task A_task_taken_after_its_deadline_calls_no_model()
+    {
+        var result = await Agent().HandleAsync(Task(TimeSpan.FromSeconds(-1)), Ct);
+
+        Assert.False(result.Ok);
+        Assert.Equal(HostedAgent.DeadlinePassedBeforeStart, result.Error);
+        Assert.Empty(_gemini.Requests);
+    }
+
+    [Fact]
+    public async Task A_task_without_a_deadline_is_answered()
+    {
+        var task = Task(TimeSpan.Zero) with { DeadlineUnixMs = 0 };
+
+        var result = await Agent().HandleAsync(task, Ct);
+
+        Assert.True(result.Ok, result.Error);
+    }
+}
