@@ -87,7 +87,24 @@ public sealed partial class HostedAgentsService(
             return;
         }
 
+        // Every line logged while the agent works (policy, providers, tools) carries the run, step and agent.
+        using var scope = logger.BeginScope(new Dictionary<string, object?>
+        {
+            ["RunId"] = task.RunId,
+            ["StepId"] = task.StepId,
+            ["AgentId"] = agent.Id,
+        });
+        LogTaskStarted(logger, agent.Id, task.Kind, task.StepId, task.RunId, task.Attempt);
         var result = await agent.HandleAsync(task, cancellationToken);
+        if (result.Ok)
+        {
+            LogTaskDone(logger, agent.Id, task.StepId, task.RunId);
+        }
+        else
+        {
+            LogTaskFailed(logger, agent.Id, task.StepId, task.RunId, result.Error);
+        }
+
         if (!string.IsNullOrEmpty(message.ReplyTo))
         {
             await HostedAgent.ReplyAsync(bus, message, result, cancellationToken);
@@ -133,6 +150,15 @@ public sealed partial class HostedAgentsService(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId} took a {Kind} task: step {StepId} of run {RunId}, attempt {Attempt}.")]
+    private static partial void LogTaskStarted(ILogger logger, string agentId, AgentTaskKind kind, string stepId, string runId, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Agent {AgentId} answered step {StepId} of run {RunId}.")]
+    private static partial void LogTaskDone(ILogger logger, string agentId, string stepId, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Agent {AgentId} could not do step {StepId} of run {RunId}: {Error}")]
+    private static partial void LogTaskFailed(ILogger logger, string agentId, string stepId, string runId, string? error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Hosting {Count} agents: {Agents}.")]
     private static partial void LogStarted(ILogger logger, int count, string agents);

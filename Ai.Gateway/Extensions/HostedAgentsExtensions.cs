@@ -26,7 +26,10 @@ internal static class HostedAgentsExtensions
             {
                 http.DefaultRequestHeaders.Add("X-Api-Key", options.ApiKey);
             }
-        });
+        })
+            // A heartbeat per agent every few seconds must not write HttpClient's Information lines;
+            // the service logs a registration and every failure itself.
+            .RemoveAllLoggers();
 
         builder.Services.AddSingleton<HostedAgentsService>();
         builder.Services.AddHostedService(services => services.GetRequiredService<HostedAgentsService>());

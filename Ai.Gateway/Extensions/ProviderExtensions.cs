@@ -45,6 +45,9 @@ public static class ProviderExtensions
             // The registry keeps one client per model for the app's lifetime; pooled connections
             // still get recycled so DNS changes are picked up.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            // HttpClient's own four Information lines per request would be four per model call: metrics
+            // and traces carry each call, and failures are logged by the policy.
+            .RemoveAllLoggers();
 #pragma warning restore EXTEXP0001
 }

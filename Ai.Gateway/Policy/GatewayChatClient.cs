@@ -206,7 +206,10 @@ public sealed partial class GatewayChatClient(
 
     private IChatClient ClientFor(ModelDefinition model) => _clients.GetOrAdd(model.Id, _ =>
         providers.GetChatClient(model).AsBuilder()
-            .UseOpenTelemetry(loggers, TelemetrySource, otel => otel.EnableSensitiveData = options.Value.CaptureContent)
+            // Its logger writes the captured content, and every failed call as a Warning with a stack trace (a
+            // client hanging up included); the span and the policy's own log already carry failures, so the
+            // logger is given only when content capture is on.
+            .UseOpenTelemetry(options.Value.CaptureContent ? loggers : null, TelemetrySource, otel => otel.EnableSensitiveData = options.Value.CaptureContent)
             .Build());
 
     private static ChatOptions ForModel(ChatOptions? chatOptions, ModelDefinition model)

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ai.Gateway.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
 using TestSupport;
 
 namespace Ai.Gateway.Tests.Policy;
@@ -37,12 +38,12 @@ public sealed class PolicyGateway : IAsyncDisposable
     public string Id(string name) => $"{name}-{Suffix}";
 
     public static Task<PolicyGateway> StartAsync(RedisFixture redis, FakeGeminiServer? gemini, IEnumerable<TestModel> models,
-        IDictionary<string, string?>? settings = null, string? suffix = null) =>
-        StartAsync(redis.ConnectionString, gemini, models, settings, suffix);
+        IDictionary<string, string?>? settings = null, string? suffix = null, Action<IServiceCollection>? services = null) =>
+        StartAsync(redis.ConnectionString, gemini, models, settings, suffix, services);
 
     /// <summary>A gateway on a Redis of the test's own (e.g. one the test stops or pauses).</summary>
     public static Task<PolicyGateway> StartAsync(string redisConnectionString, FakeGeminiServer? gemini, IEnumerable<TestModel> models,
-        IDictionary<string, string?>? settings = null, string? suffix = null)
+        IDictionary<string, string?>? settings = null, string? suffix = null, Action<IServiceCollection>? services = null)
     {
         suffix ??= Guid.NewGuid().ToString("N")[..8];
         var all = new Dictionary<string, string?>
@@ -86,7 +87,7 @@ public sealed class PolicyGateway : IAsyncDisposable
             all[key] = value;
         }
 
-        var factory = new ServiceFactory<Program>(redisConnectionString, all);
+        var factory = new ServiceFactory<Program>(redisConnectionString, all) { ConfigureServices = services };
         return Task.FromResult(new PolicyGateway(factory, gemini, suffix));
     }
 

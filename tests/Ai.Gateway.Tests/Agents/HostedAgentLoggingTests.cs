@@ -1,0 +1,97 @@
+using System.Text.Json;
+using Ai.Gateway.Tests.Fakes;
+using Communication.Bus;
+using Communication.Bus.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using StackExchange.Redis;
+using TestSupport;
+
+namespace Ai.Gateway.Tests.Agents;
+
+/// <summary>The hosted agents' logs: every line of a task's work carries its run, step and agent; heartbeats stay quiet.</summary>
+public sealed class HostedAgentLoggingTests : IAsyncLifetime
+{
+    // A Redis of its own: every gateway on a shared Redis would join the agents' consumer groups.
+    private RedisServer _redis = null!;
+    private FakeOpenAIServer _orchestrationApi = null!;
+    private ServiceFactory<Program> _factory = null!;
+    private ConnectionMultiplexer _connection = null!;
+    private RedisMessageBus _orchestrator = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        // Any 200 will do for registration and heartbeats: a scripted server stands in for orchestration-api.
+        _orchestrationApi = await FakeOpenAIServer.StartNewAsync();
+        _factory = new ServiceFactory<Program>(_redis.ConnectionString, new Dictionary<string, string?>
+        {
+            ["HostedAgents:ApiKey"] = "gateway-key",
+            ["HostedAgents:OrchestrationUrl"] = _orchestrationApi.BaseAddress.ToString(),
+            ["HostedAgents:HeartbeatInterval"] = "00:00:01",
+            ["Logging:LogLevel:Ai.Gateway"] = "Debug",
+        })
+        {
+            ConfigureServices = services => services.AddLogging(logging => logging.AddFakeLogging()),
+        };
+        _factory.CreateClient().Dispose();
+        _connection = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
+        _orchestrator = new RedisMessageBus(_connection, new CommunicationBusSettings
+        {
+            ServiceName = "orchestration-test",
+            Signing = { Keys = { new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret } } },
+        }, TimeProvider.System, NullLoggerFactory.Instance);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _orchestrator.DisposeAsync();
+        await _connection.DisposeAsync();
+        await _factory.DisposeAsync();
+        await _orchestrationApi.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    private FakeLogCollector Logs => _factory.Services.GetRequiredService<FakeLogCollector>();
+
+    [Fact]
+    public async Task Lines_logged_while_an_agent_works_carry_the_run_step_and_agent()
+    {
+        var task = new AgentTask
+        {
+            RunId = "run-scoped", WorkflowId = "wf", StepId = "review", Attempt = 1, AgentId = "qa",
+            Input = JsonSerializer.SerializeToElement(new { code = "print('hi')" }),
+        };
+
+        var reply = await _orchestrator.RequestAsync(OutgoingMessage.Create(MessageType.Task, "agent.qa", task),
+            TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.True(reply.GetPayload<AgentTaskResult>()!.Ok);
+
+        var lines = Logs.GetSnapshot().Where(r => r.Message.Contains("run-scoped", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, line =>
+        {
+            var scope = line.Scopes.OfType<IEnumerable<KeyValuePair<string, object?>>>().SelectMany(s => s)
+                .ToDictionary(p => p.Key, p => p.Value?.ToString());
+            Assert.Equal("run-scoped", scope.GetValueOrDefault("RunId"));
+            Assert.Equal("review", scope.GetValueOrDefault("StepId"));
+            Assert.Equal("qa", scope.GetValueOrDefault("AgentId"));
+        });
+    }
+
+    [Fact]
+    public async Task Heartbeats_write_no_information_lines()
+    {
+        // Registration, then heartbeats of every agent, several rounds.
+        await Eventually.TrueAsync(() => _orchestrationApi.Requests.Count(r => r.Path.EndsWith("/heartbeat", StringComparison.Ordinal)) >= 12,
+            because: "the agents send heartbeats");
+
+        var lines = Logs.GetSnapshot()
+            .Where(r => r.Level >= LogLevel.Information && r.Message.Contains("heartbeat", StringComparison.OrdinalIgnoreCase)
+                && r.Category?.StartsWith("StackExchange.Redis", StringComparison.Ordinal) != true) // the Redis client's own heartbeat
+            .Select(r => $"{r.Level} {r.Category}: {r.Message}").ToList();
+        Assert.True(lines.Count == 0, string.Join("\n", lines));
+    }
+}
