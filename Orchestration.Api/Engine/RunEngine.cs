@@ -134,7 +134,7 @@ public sealed partial class RunEngine(
     /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
     private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, RunInput input)
     {
-        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes);
+        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems);
         var transition = RunReducer.Apply((await load())!, input, time.GetUtcNow(), await agents.GetAsync(), limits);
         if (transition.NoAgent && agents.Age > TimeSpan.FromMilliseconds(100) && await load() is { } again)
         {
@@ -216,7 +216,7 @@ public sealed partial class RunEngine(
             return true;
         }
 
-        var wanted = run.Steps.Where(s => s.Status == StepStatus.Running).Select(s => s.Current?.MessageId)
+        var wanted = run.RunningMessageIds()
             .Append(run.Compensation?.CurrentMessageId)
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);

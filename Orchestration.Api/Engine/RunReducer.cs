@@ -99,8 +99,7 @@ public sealed class RunReducer
             return;
         }
 
-        var index = IndexOf(result.StepId);
-        if (index < 0 || !AcceptsStepWork)
+        if (Parse(result.StepId) is not { } unit || !AcceptsStepWork)
         {
             return;
         }
@@ -108,29 +107,36 @@ public sealed class RunReducer
         // The attempt's own state decides whether a result counts: only the attempt in flight, only
         // with its task's message id, only from the sender it was sent to. A late result, a duplicate
         // delivery, a replayed task's answer or another agent's message changes nothing.
-        var step = _run.Steps[index];
-        if (step.Status != StepStatus.Running || step.Current is not { } attempt || attempt.Number != result.Attempt
+        var work = State(unit);
+        if (work.Status != StepStatus.Running || work.Current is not { } attempt || attempt.Number != result.Attempt
             || correlationId != attempt.MessageId || (attempt.Sender is not null && from != attempt.Sender))
         {
             return;
         }
 
-        _run.Timers.RemoveAll(t => t.Kind == TimerKind.AttemptTimeout && t.StepId == step.Id && t.Attempt == result.Attempt);
+        var unitId = UnitId(unit);
+        _run.Timers.RemoveAll(t => t.Kind == TimerKind.AttemptTimeout && t.StepId == unitId && t.Attempt == result.Attempt);
         if (!result.Ok)
         {
-            FailAttempt(index, result.Error ?? "The agent reported a failure without a reason.", result.Retryable);
+            FailAttempt(unit, result.Error ?? "The agent reported a failure without a reason.", result.Retryable);
             return;
         }
 
         var size = result.Output is { } output ? output.GetRawText().Length : 0;
         if (_run.StoredBytes + size > _limits.MaxRunBytes)
         {
-            FailAttempt(index, $"The output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
+            FailAttempt(unit, $"The output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
             return;
         }
 
         _run.StoredBytes += size;
-        Succeed(index, result.Output, Sanitize(result.Metadata), result.Attempt,
+        if (unit.IsItem)
+        {
+            SucceedItem(unit, result.Output, result.Attempt, new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
+            return;
+        }
+
+        Succeed(unit.Step, result.Output, Sanitize(result.Metadata), result.Attempt,
             new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
     }
 
@@ -162,7 +168,7 @@ public sealed class RunReducer
         {
             var by = signal.By is { Length: > 0 } who ? $" by {who}" : "";
             var comment = signal.Comment is { Length: > 0 } text ? $": {text}" : ".";
-            FailAttempt(index, $"Not approved{by}{comment}", retryable: false);
+            FailAttempt(new Unit(index), $"Not approved{by}{comment}", retryable: false);
             return;
         }
 
@@ -189,12 +195,11 @@ public sealed class RunReducer
                 case TimerKind.WorkflowTimeout when AcceptsStepWork:
                     Abort(RunStatus.TimedOut, $"The workflow did not finish within {Workflow.TimeoutMs} ms.");
                     break;
-                case TimerKind.AttemptTimeout when AcceptsStepWork:
-                    var index = IndexOf(due.StepId!);
-                    var step = _run.Steps[index];
-                    if (step.Status == StepStatus.Running && step.Current?.Number == due.Attempt)
+                case TimerKind.AttemptTimeout when AcceptsStepWork && Parse(due.StepId!) is { } timedOut:
+                    var work = State(timedOut);
+                    if (work.Status == StepStatus.Running && work.Current?.Number == due.Attempt)
                     {
-                        FailAttempt(index, $"Attempt {due.Attempt} timed out after {Workflow.Steps[index].TimeoutMs} ms.", retryable: true);
+                        FailAttempt(timedOut, $"Attempt {due.Attempt} timed out after {Workflow.Steps[timedOut.Step].TimeoutMs} ms.", retryable: true);
                     }
 
                     break;
@@ -204,15 +209,14 @@ public sealed class RunReducer
                     {
                         var signal = _run.Steps[waiting].WaitingFor;
                         _run.Steps[waiting].WaitingFor = null;
-                        FailAttempt(waiting, $"No signal '{signal}' arrived within {Workflow.Steps[waiting].TimeoutMs} ms.", retryable: false);
+                        FailAttempt(new Unit(waiting), $"No signal '{signal}' arrived within {Workflow.Steps[waiting].TimeoutMs} ms.", retryable: false);
                     }
 
                     break;
-                case TimerKind.RetryDue when AcceptsStepWork:
-                    var retryIndex = IndexOf(due.StepId!);
-                    if (_run.Steps[retryIndex].Status == StepStatus.Retrying)
+                case TimerKind.RetryDue when AcceptsStepWork && Parse(due.StepId!) is { } retry:
+                    if (State(retry).Status == StepStatus.Retrying)
                     {
-                        DispatchStep(retryIndex, due.Attempt);
+                        Dispatch(retry, due.Attempt);
                     }
 
                     break;
@@ -275,7 +279,15 @@ public sealed class RunReducer
                     continue;
                 }
 
-                DispatchStep(i, attempt: 1);
+                if (definition.ForEach is not null)
+                {
+                    StartForEach(i);
+                }
+                else
+                {
+                    Dispatch(new Unit(i), attempt: 1);
+                }
+
                 active++;
                 progressed = true;
             }
@@ -318,7 +330,7 @@ public sealed class RunReducer
             MessageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/signal/{step.Id}").ToString(),
             StartedAt = _now,
         };
-        Touch(step);
+        Touch(new Unit(index));
         Emit(RunEventTypes.Waiting, step.Id, 1, new { signal, timeoutMs = definition.TimeoutMs });
         if (_run.Signals.Remove(signal, out var early))
         {
@@ -329,41 +341,119 @@ public sealed class RunReducer
         _run.Timers.Add(new RunTimer(TimerKind.SignalTimeout, _now.AddMilliseconds(definition.TimeoutMs), step.Id, 1));
     }
 
-    private void DispatchStep(int index, int attempt)
+    private void StartForEach(int index)
     {
         var definition = Workflow.Steps[index];
         var step = _run.Steps[index];
+        var reference = StepTemplates.References(JsonSerializer.SerializeToElement(definition.ForEach!.Items)).First();
+        var items = StepTemplates.Resolve(reference, _run.Input, Outputs());
+        string? error = items is not { ValueKind: JsonValueKind.Array } array
+            ? $"forEach items {definition.ForEach.Items} is not an array."
+            : array.GetArrayLength() > _limits.MaxForEachItems
+                ? $"forEach items {definition.ForEach.Items} has {array.GetArrayLength()} elements, over the limit of {_limits.MaxForEachItems} (Orchestration:MaxForEachItems)."
+                : null;
+        step.StartedAt ??= _now;
+        if (error is not null)
+        {
+            step.Error = error;
+            step.EndedAt = _now;
+            if (definition.OnFail == OnFail.Skip)
+            {
+                step.Status = StepStatus.Skipped;
+                step.SkipReason = "failed";
+                Emit(RunEventTypes.StepSkipped, step.Id, data: new { reason = "failed", error });
+                return;
+            }
+
+            step.Status = StepStatus.Failed;
+            Emit(RunEventTypes.StepFailed, step.Id, data: new { error, retryable = false });
+            _run.FailedStep = step.Id;
+            Abort(RunStatus.Failed, $"Step '{step.Id}' failed: {error}");
+            return;
+        }
+
+        var count = items!.Value.GetArrayLength();
         step.Status = StepStatus.Running;
-        step.Attempts = attempt;
+        step.Items = Enumerable.Range(0, count).Select(k => new ItemState { Index = k }).ToList();
+        Emit(RunEventTypes.StepStarted, step.Id, data: new { items = count, maxConcurrency = definition.ForEach.MaxConcurrency });
+        AdvanceItems(index);
+    }
+
+    /// <summary>Starts pending items up to the step's maxConcurrency; completes the step when every item is done.</summary>
+    private void AdvanceItems(int index)
+    {
+        var step = _run.Steps[index];
+        var items = step.Items!;
+        if (items.All(item => item.Status is StepStatus.Succeeded or StepStatus.Skipped))
+        {
+            var output = JsonSerializer.SerializeToElement(items.Select(item => item.Status == StepStatus.Succeeded ? item.Output : null), RunJson.Options);
+            _run.StoredBytes += output.GetRawText().Length;
+            Succeed(index, output, metadata: null, attempt: null, new { items = items.Count, skipped = items.Count(item => item.Status == StepStatus.Skipped) });
+            return;
+        }
+
+        var max = Workflow.Steps[index].ForEach!.MaxConcurrency;
+        var active = items.Count(item => item.Status is StepStatus.Running or StepStatus.Retrying);
+        foreach (var item in items)
+        {
+            if (!AcceptsStepWork || step.Status != StepStatus.Running || (max > 0 && active >= max))
+            {
+                return;
+            }
+
+            if (item.Status == StepStatus.Pending)
+            {
+                Dispatch(new Unit(index, item.Index), attempt: 1);
+                active++;
+            }
+        }
+    }
+
+    private void Dispatch(Unit unit, int attempt)
+    {
+        var definition = Workflow.Steps[unit.Step];
+        var step = _run.Steps[unit.Step];
+        var work = State(unit);
+        var unitId = UnitId(unit);
+        work.Status = StepStatus.Running;
+        work.Attempts = attempt;
         step.StartedAt ??= _now;
 
-        var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{step.Id}/{attempt}").ToString();
-        var agent = ChooseAgent(definition, attempt);
-        step.Current = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, Sender = agent?.Sender ?? agent?.Id, StartedAt = _now };
-        Touch(step);
+        var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{unitId}/{attempt}").ToString();
+        var agent = ChooseAgent(definition, unitId, attempt);
+        work.Current = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, Sender = agent?.Sender ?? agent?.Id, StartedAt = _now };
+        Touch(unit);
 
         if (agent is null)
         {
             _transition.NoAgent = true;
             var wanted = definition.Agent is { Length: > 0 } id ? $"agent '{id}'" : $"an agent with capability '{definition.Capability}'";
-            FailAttempt(index, $"No active {wanted} is registered.", retryable: true, minimumDelay: NoAgentRetryDelay);
+            FailAttempt(unit, $"No active {wanted} is registered.", retryable: true, minimumDelay: NoAgentRetryDelay);
             return;
         }
 
-        if (!TryRender(definition.Input, DefaultInput(index), out var input, out var renderError))
+        var outputs = Outputs();
+        if (unit.IsItem)
         {
-            FailAttempt(index, renderError, retryable: false);
+            outputs[StepTemplates.ItemKey] = ItemsOf(unit.Step)[unit.Item];
+            outputs[StepTemplates.ItemIndexKey] = JsonSerializer.SerializeToElement(unit.Item);
+        }
+
+        var fallback = unit.IsItem ? ItemsOf(unit.Step)[unit.Item] : DefaultInput(unit.Step);
+        if (!TryRender(definition.Input, fallback, outputs, out var input, out var renderError))
+        {
+            FailAttempt(unit, renderError, retryable: false);
             return;
         }
 
         var deadline = _now.AddMilliseconds(definition.TimeoutMs);
-        _run.Timers.Add(new RunTimer(TimerKind.AttemptTimeout, deadline, step.Id, attempt));
-        Emit(RunEventTypes.StepStarted, step.Id, attempt, new { agentId = agent.Id, topic = agent.Topic });
+        _run.Timers.Add(new RunTimer(TimerKind.AttemptTimeout, deadline, unitId, attempt));
+        Emit(RunEventTypes.StepStarted, unitId, attempt, new { agentId = agent.Id, topic = agent.Topic });
         _transition.Dispatches.Add(new TaskDispatch(messageId, agent.Topic, new AgentTask
         {
             RunId = _run.RunId,
             WorkflowId = Workflow.Id,
-            StepId = step.Id,
+            StepId = unitId,
             Attempt = attempt,
             Kind = AgentTaskKind.Step,
             AgentId = agent.Id,
@@ -373,7 +463,21 @@ public sealed class RunReducer
         }));
     }
 
-    private void Succeed(int index, JsonElement? output, AgentWorkMetadata? metadata, int attempt, object eventData)
+    private void SucceedItem(Unit unit, JsonElement? output, int attempt, object eventData)
+    {
+        var item = (ItemState)State(unit);
+        item.Status = StepStatus.Succeeded;
+        item.Output = output;
+        item.Error = null;
+        item.EndedAt = _now;
+        item.Current!.EndedAt = _now;
+        Touch(unit);
+        _transition.Outputs.Add(UnitId(unit));
+        Emit(RunEventTypes.StepCompleted, UnitId(unit), attempt, eventData);
+        AdvanceItems(unit.Step);
+    }
+
+    private void Succeed(int index, JsonElement? output, AgentWorkMetadata? metadata, int? attempt, object eventData)
     {
         var step = _run.Steps[index];
         step.Status = StepStatus.Succeeded;
@@ -382,44 +486,65 @@ public sealed class RunReducer
         step.Error = null;
         step.EndedAt = _now;
         step.Completion = ++_run.Completions;
-        step.Current!.EndedAt = _now;
-        Touch(step);
+        if (step.Current is { } current)
+        {
+            current.EndedAt = _now;
+            Touch(new Unit(index));
+        }
+
         _transition.Outputs.Add(step.Id);
         Emit(RunEventTypes.StepCompleted, step.Id, attempt, eventData);
     }
 
-    private void FailAttempt(int index, string error, bool retryable, TimeSpan minimumDelay = default)
+    private void FailAttempt(Unit unit, string error, bool retryable, TimeSpan minimumDelay = default)
     {
-        var definition = Workflow.Steps[index];
-        var step = _run.Steps[index];
-        var attempt = step.Current!;
+        var definition = Workflow.Steps[unit.Step];
+        var step = _run.Steps[unit.Step];
+        var work = State(unit);
+        var unitId = UnitId(unit);
+        var attempt = work.Current!;
         attempt.Error = error;
         attempt.EndedAt = _now;
-        Touch(step);
-        step.Error = error;
+        Touch(unit);
+        work.Error = error;
 
         switch (definition.OnFail)
         {
             case OnFail.Retry when retryable && attempt.Number < definition.MaxAttempts:
-                var backoff = Backoff.Delay(definition.Backoff, attempt.Number, _run.RunId, step.Id);
+                var backoff = Backoff.Delay(definition.Backoff, attempt.Number, _run.RunId, unitId);
                 var delay = backoff < minimumDelay ? minimumDelay : backoff;
-                step.Status = StepStatus.Retrying;
-                _run.Timers.Add(new RunTimer(TimerKind.RetryDue, _now + delay, step.Id, attempt.Number + 1));
-                Emit(RunEventTypes.StepRetrying, step.Id, attempt.Number,
+                work.Status = StepStatus.Retrying;
+                _run.Timers.Add(new RunTimer(TimerKind.RetryDue, _now + delay, unitId, attempt.Number + 1));
+                Emit(RunEventTypes.StepRetrying, unitId, attempt.Number,
                     new { error, nextAttempt = attempt.Number + 1, delayMs = (long)delay.TotalMilliseconds });
                 break;
             case OnFail.Skip:
-                step.Status = StepStatus.Skipped;
-                step.SkipReason = "failed";
-                step.EndedAt = _now;
-                Emit(RunEventTypes.StepSkipped, step.Id, attempt.Number, new { reason = "failed", error });
+                work.Status = StepStatus.Skipped;
+                work.EndedAt = _now;
+                Emit(RunEventTypes.StepSkipped, unitId, attempt.Number, new { reason = "failed", error });
+                if (unit.IsItem)
+                {
+                    AdvanceItems(unit.Step);
+                }
+                else
+                {
+                    step.SkipReason = "failed";
+                }
+
                 break;
             default:
-                step.Status = StepStatus.Failed;
-                step.EndedAt = _now;
-                Emit(RunEventTypes.StepFailed, step.Id, attempt.Number, new { error, attempts = attempt.Number, retryable });
+                work.Status = StepStatus.Failed;
+                work.EndedAt = _now;
+                Emit(RunEventTypes.StepFailed, unitId, attempt.Number, new { error, attempts = attempt.Number, retryable });
+                if (unit.IsItem)
+                {
+                    step.Status = StepStatus.Failed;
+                    step.EndedAt = _now;
+                    step.Error = $"Item {unit.Item} failed: {error}";
+                }
+
                 _run.FailedStep = step.Id;
-                Abort(RunStatus.Failed, $"Step '{step.Id}' failed: {error}");
+                Abort(RunStatus.Failed, $"Step '{unitId}' failed: {error}");
                 break;
         }
     }
@@ -428,8 +553,26 @@ public sealed class RunReducer
     private void Abort(RunStatus outcome, string error)
     {
         _run.Error = error;
-        foreach (var step in _run.Steps.Where(s => s.Status is StepStatus.Running or StepStatus.Retrying or StepStatus.Waiting))
+        for (var i = 0; i < _run.Steps.Count; i++)
         {
+            var step = _run.Steps[i];
+            foreach (var item in step.Items?.Where(item => item.Status is StepStatus.Running or StepStatus.Retrying) ?? [])
+            {
+                item.Status = StepStatus.Cancelled;
+                item.EndedAt = _now;
+                if (item.Current is { EndedAt: null } itemAttempt)
+                {
+                    itemAttempt.EndedAt = _now;
+                    itemAttempt.Error ??= error;
+                    Touch(new Unit(i, item.Index));
+                }
+            }
+
+            if (step.Status is not (StepStatus.Running or StepStatus.Retrying or StepStatus.Waiting))
+            {
+                continue;
+            }
+
             step.Status = StepStatus.Cancelled;
             step.EndedAt = _now;
             step.WaitingFor = null;
@@ -437,7 +580,7 @@ public sealed class RunReducer
             {
                 attempt.EndedAt = _now;
                 attempt.Error ??= error;
-                Touch(step);
+                Touch(new Unit(i));
             }
         }
 
@@ -554,7 +697,7 @@ public sealed class RunReducer
         LatencyMs = Math.Max(0, metadata.LatencyMs),
     };
 
-    private AgentCandidate? ChooseAgent(StepDefinition definition, int attempt)
+    private AgentCandidate? ChooseAgent(StepDefinition definition, string unitId, int attempt)
     {
         if (!string.IsNullOrEmpty(definition.Agent))
         {
@@ -571,7 +714,7 @@ public sealed class RunReducer
         }
 
         // Spread runs over the capable agents, and move a retry to the next one.
-        var start = (int)(DeterministicGuid.Create($"{_run.RunId}/{definition.Id}").ToByteArray()[0] % candidates.Count);
+        var start = (int)(DeterministicGuid.Create($"{_run.RunId}/{unitId}").ToByteArray()[0] % candidates.Count);
         return candidates[(start + attempt - 1) % candidates.Count];
     }
 
@@ -605,7 +748,10 @@ public sealed class RunReducer
         };
     }
 
-    private bool TryRender(JsonElement? template, JsonElement fallback, out JsonElement input, out string error)
+    private bool TryRender(JsonElement? template, JsonElement fallback, out JsonElement input, out string error) =>
+        TryRender(template, fallback, Outputs(), out input, out error);
+
+    private bool TryRender(JsonElement? template, JsonElement fallback, Dictionary<string, JsonElement?> outputs, out JsonElement input, out string error)
     {
         error = "";
         if (template is not { } value)
@@ -616,7 +762,7 @@ public sealed class RunReducer
         {
             try
             {
-                input = JsonSerializer.SerializeToElement(StepTemplates.Render(value, _run.Input, Outputs(), _limits.MaxStepInputBytes), RunJson.Options);
+                input = JsonSerializer.SerializeToElement(StepTemplates.Render(value, _run.Input, outputs, _limits.MaxStepInputBytes), RunJson.Options);
             }
             catch (TemplateTooLargeException)
             {
@@ -641,7 +787,35 @@ public sealed class RunReducer
 
     private int IndexOf(string stepId) => _graph.Index.TryGetValue(stepId, out var index) ? index : -1;
 
-    private void Touch(StepState step) => _transition.Attempts.Add((step.Id, step.Current!));
+    /// <summary>A step, or one item of a forEach step (<c>&lt;step&gt;[&lt;i&gt;]</c> in task ids, timers and events).</summary>
+    private readonly record struct Unit(int Step, int Item = -1)
+    {
+        public bool IsItem => Item >= 0;
+    }
+
+    private IWorkState State(Unit unit) => unit.IsItem ? _run.Steps[unit.Step].Items![unit.Item] : _run.Steps[unit.Step];
+
+    private string UnitId(Unit unit) => unit.IsItem ? RunState.ItemId(_run.Steps[unit.Step].Id, unit.Item) : _run.Steps[unit.Step].Id;
+
+    private Unit? Parse(string unitId)
+    {
+        if (!RunState.TryParseItemId(unitId, out var stepId, out var item))
+        {
+            return IndexOf(unitId) is >= 0 and var plain ? new Unit(plain) : null;
+        }
+
+        var index = IndexOf(stepId);
+        return index >= 0 && _run.Steps[index].Items is { } items && item < items.Count ? new Unit(index, item) : null;
+    }
+
+    /// <summary>The forEach array of a started step (resolved again: its source never changes once done).</summary>
+    private List<JsonElement> ItemsOf(int index)
+    {
+        var reference = StepTemplates.References(JsonSerializer.SerializeToElement(Workflow.Steps[index].ForEach!.Items)).First();
+        return StepTemplates.Resolve(reference, _run.Input, Outputs()) is { ValueKind: JsonValueKind.Array } array ? [.. array.EnumerateArray()] : [];
+    }
+
+    private void Touch(Unit unit) => _transition.Attempts.Add((UnitId(unit), State(unit).Current!));
 
     private void Emit(string type, string? stepId = null, int? attempt = null, object? data = null) =>
         _transition.Events.Add(new RunEvent(type, _run.RunId, _now, stepId, attempt,

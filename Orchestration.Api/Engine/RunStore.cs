@@ -166,11 +166,19 @@ public sealed class RunStore(IConnectionMultiplexer redis, WorkflowStore workflo
         var state = JsonSerializer.Deserialize<RunState>(doc, RunJson.Options)!;
         state.Input = input;
         state.Output = output;
-        foreach (var step in state.Steps)
+        foreach (var step in state.Steps.Where(_ => outputs is not null))
         {
-            if (outputs is not null && outputs.TryGetValue(step.Id, out var stepOutput))
+            if (outputs!.TryGetValue(step.Id, out var stepOutput))
             {
                 step.Output = stepOutput;
+            }
+
+            foreach (var item in step.Items ?? [])
+            {
+                if (outputs.TryGetValue(RunState.ItemId(step.Id, item.Index), out var itemOutput))
+                {
+                    item.Output = itemOutput;
+                }
             }
         }
 
@@ -225,12 +233,12 @@ public sealed class RunStore(IConnectionMultiplexer redis, WorkflowStore workflo
             fields.Add(runOutput.GetRawText());
         }
 
-        foreach (var stepId in transition.Outputs)
+        foreach (var unitId in transition.Outputs)
         {
-            if (state.Steps.Find(s => s.Id == stepId)?.Output is { } stepOutput)
+            if (state.OutputOf(unitId) is { } unitOutput)
             {
-                fields.Add($"out:{stepId}");
-                fields.Add(stepOutput.GetRawText());
+                fields.Add($"out:{unitId}");
+                fields.Add(unitOutput.GetRawText());
             }
         }
 

@@ -51,6 +51,10 @@ public sealed class OrchestrationOptions
     [Range(1024, 1024L * 1024 * 1024)]
     public long MaxRunBytes { get; set; } = 16L * 1024 * 1024;
 
+    /// <summary>The most elements a forEach step may run over; a longer array fails the step.</summary>
+    [Range(1, 10_000)]
+    public int MaxForEachItems { get; set; } = 100;
+
     /// <summary>Workflows stored at start-up when absent (e.g. the shipped <c>software-team</c>).</summary>
     public bool SeedWorkflows { get; set; } = true;
 }

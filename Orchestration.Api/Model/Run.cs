@@ -124,9 +124,53 @@ public sealed record RunState
 
     [JsonIgnore]
     public bool IsTerminal => Status is RunStatus.Succeeded or RunStatus.Failed or RunStatus.Cancelled or RunStatus.TimedOut;
+
+    /// <summary>The id of a forEach item in task ids, timers, events and stored fields: <c>&lt;step&gt;[&lt;i&gt;]</c>.</summary>
+    public static string ItemId(string stepId, int item) => $"{stepId}[{item.ToString(System.Globalization.CultureInfo.InvariantCulture)}]";
+
+    public static bool TryParseItemId(string unitId, out string stepId, out int item)
+    {
+        var open = unitId.IndexOf('[', StringComparison.Ordinal);
+        stepId = open > 0 ? unitId[..open] : unitId;
+        item = -1;
+        return open > 0 && unitId.EndsWith(']')
+            && int.TryParse(unitId.AsSpan(open + 1, unitId.Length - open - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out item);
+    }
+
+    /// <summary>The output of a step or of a forEach item (by <see cref="ItemId"/>).</summary>
+    public JsonElement? OutputOf(string unitId)
+    {
+        if (TryParseItemId(unitId, out var stepId, out var item))
+        {
+            return Steps.Find(s => s.Id == stepId)?.Items is { } items && item < items.Count ? items[item].Output : null;
+        }
+
+        return Steps.Find(s => s.Id == unitId)?.Output;
+    }
+
+    /// <summary>The message ids of every attempt in flight (steps and forEach items).</summary>
+    public IEnumerable<string> RunningMessageIds() =>
+        Steps.Where(s => s.Status == StepStatus.Running && s.Current is not null).Select(s => s.Current!.MessageId)
+            .Concat(Steps.SelectMany(s => s.Items ?? []).Where(i => i.Status == StepStatus.Running && i.Current is not null).Select(i => i.Current!.MessageId));
 }
 
-public sealed record StepState
+/// <summary>What a step and a forEach item have in common: one unit of work with attempts.</summary>
+public interface IWorkState
+{
+    StepStatus Status { get; set; }
+
+    int Attempts { get; set; }
+
+    DateTimeOffset? EndedAt { get; set; }
+
+    JsonElement? Output { get; set; }
+
+    string? Error { get; set; }
+
+    AttemptState? Current { get; set; }
+}
+
+public sealed record StepState : IWorkState
 {
     public required string Id { get; init; }
 
@@ -157,6 +201,28 @@ public sealed record StepState
     public AgentWorkMetadata? Metadata { get; set; }
 
     /// <summary>The latest attempt (earlier ones are stored beside the run document).</summary>
+    public AttemptState? Current { get; set; }
+
+    /// <summary>A forEach step's items, in order (their outputs are stored beside the run document).</summary>
+    public List<ItemState>? Items { get; set; }
+}
+
+/// <summary>One element of a forEach step: its own attempts, output and error.</summary>
+public sealed record ItemState : IWorkState
+{
+    public required int Index { get; init; }
+
+    public StepStatus Status { get; set; } = StepStatus.Pending;
+
+    public int Attempts { get; set; }
+
+    public DateTimeOffset? EndedAt { get; set; }
+
+    [JsonIgnore]
+    public JsonElement? Output { get; set; }
+
+    public string? Error { get; set; }
+
     public AttemptState? Current { get; set; }
 }
 

@@ -41,8 +41,13 @@ public sealed record RunView(
         run.IdempotencyKey,
         RunUsage.Of(run.Steps.Select(s => s.Metadata)),
         run.Steps.Select((s, i) => new StepView(s.Id, Dependencies(run, i), s.Status, s.SkipReason, s.WaitingFor, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
-            (attempts?.GetValueOrDefault(s.Id) ?? (s.Current is { } current ? [current] : []))
-                .Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList())).ToList());
+            History(attempts, s.Id, s.Current),
+            s.Items?.Select(item => new ItemView(item.Index, item.Status, item.Attempts, item.Current?.AgentId, item.EndedAt, item.Output, item.Error,
+                History(attempts, RunState.ItemId(s.Id, item.Index), item.Current))).ToList())).ToList());
+
+    private static List<AttemptView> History(IReadOnlyDictionary<string, List<AttemptState>>? attempts, string unitId, AttemptState? current) =>
+        (attempts?.GetValueOrDefault(unitId) ?? (current is not null ? [current] : []))
+            .Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList();
 
     private static IReadOnlyList<string> Dependencies(RunState run, int index) =>
         index < run.Workflow.Steps.Count
@@ -64,6 +69,18 @@ public sealed record StepView(
     JsonElement? Output,
     string? Error,
     AgentWorkMetadata? Metadata,
+    IReadOnlyList<AttemptView> AttemptHistory,
+    IReadOnlyList<ItemView>? Items);
+
+/// <summary>One element of a forEach step.</summary>
+public sealed record ItemView(
+    int Index,
+    StepStatus Status,
+    int Attempts,
+    string? AgentId,
+    DateTimeOffset? EndedAt,
+    JsonElement? Output,
+    string? Error,
     IReadOnlyList<AttemptView> AttemptHistory);
 
 public sealed record AttemptView(int Number, string? AgentId, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error);

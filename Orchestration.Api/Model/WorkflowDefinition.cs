@@ -42,6 +42,9 @@ public sealed record StepDefinition
     /// <summary>For <c>approval</c> steps: the signal name to wait for (default: the step id).</summary>
     public string? Signal { get; init; }
 
+    /// <summary>Run the step once per element of an array; its output is the array of item outputs, in order.</summary>
+    public ForEachDefinition? ForEach { get; init; }
+
     /// <summary>A registered agent's id; or leave it empty and name a <see cref="Capability"/>.</summary>
     public string? Agent { get; init; }
 
@@ -114,6 +117,15 @@ public sealed record BackoffPolicy
 
     /// <summary>Spread retries: the delay is drawn from [delay/2, delay].</summary>
     public bool Jitter { get; init; } = true;
+}
+
+public sealed record ForEachDefinition
+{
+    /// <summary>One placeholder naming the array: <c>{{input.x}}</c> or <c>{{steps.&lt;id&gt;.output.x}}</c>.</summary>
+    public string Items { get; init; } = "";
+
+    /// <summary>At most this many items run at once (0 = all at once).</summary>
+    public int MaxConcurrency { get; init; }
 }
 
 public sealed record CompensationDefinition

@@ -70,6 +70,13 @@ public static partial class StepTemplates
     public static long LiteralSize(JsonElement? template) =>
         template is { } value ? Placeholder().Replace(value.GetRawText(), "").Length : 0;
 
+    /// <summary>
+    /// Keys under which a forEach item and its index are passed in the outputs dictionary to
+    /// <see cref="Render"/> and <see cref="Resolve"/> (step ids cannot contain '$').
+    /// </summary>
+    public const string ItemKey = "$item";
+    public const string ItemIndexKey = "$itemIndex";
+
     /// <summary>Finds the value a reference points at, or null when any part of the path is missing.</summary>
     public static JsonElement? Resolve(Reference reference, JsonElement input, IReadOnlyDictionary<string, JsonElement?> stepOutputs)
     {
@@ -84,6 +91,14 @@ public static partial class StepTemplates
             case "steps" when reference.Segments.Count >= 2 && reference.Segments[1] == "output":
                 current = stepOutputs.GetValueOrDefault(reference.Segments[0]);
                 rest = reference.Segments.Skip(2);
+                break;
+            case "item":
+                current = stepOutputs.GetValueOrDefault(ItemKey);
+                rest = reference.Segments;
+                break;
+            case "itemIndex" when reference.Segments.Count == 0:
+                current = stepOutputs.GetValueOrDefault(ItemIndexKey);
+                rest = [];
                 break;
             default:
                 return null;

@@ -179,6 +179,28 @@ public static partial class WorkflowValidator
             }
         }
 
+        if (step.ForEach is { } forEach)
+        {
+            var references = StepTemplates.References(System.Text.Json.JsonSerializer.SerializeToElement(forEach.Items ?? "")).ToList();
+            if (step.Type == StepType.Approval)
+            {
+                errors.Add($"{path}.forEach", "An approval step cannot run forEach.");
+            }
+            else if (references.Count != 1 || references[0].Text != forEach.Items?.Trim() || references[0].Root is "item" or "itemIndex")
+            {
+                errors.Add($"{path}.forEach.items", "Exactly one placeholder naming an array: {{input.<path>}} or {{steps.<id>.output[.<path>]}}.");
+            }
+            else
+            {
+                CheckReferences(references, $"{path}.forEach.items", earlier, errors);
+            }
+
+            if (forEach.MaxConcurrency is < 0 or > MaxSteps)
+            {
+                errors.Add($"{path}.forEach.maxConcurrency", $"Must be between 0 (all at once) and {MaxSteps}.");
+            }
+        }
+
         if (StepTemplates.LiteralSize(step.Input) > maxStepInputBytes)
         {
             errors.Add($"{path}.input", $"The template's own text is over the limit of {maxStepInputBytes} bytes for a rendered input (Orchestration:MaxStepInputBytes).");
@@ -207,7 +229,7 @@ public static partial class WorkflowValidator
             errors.Add($"{path}.backoff.maxMs", $"Must be at least baseMs and at most {MaxBackoffMs}.");
         }
 
-        ValidateTemplate(step.Input, $"{path}.input", earlier, errors);
+        ValidateTemplate(step.Input, $"{path}.input", earlier, errors, allowItem: step.ForEach is not null);
 
         if (step.Compensate is { } compensate)
         {
@@ -229,16 +251,19 @@ public static partial class WorkflowValidator
         }
     }
 
-    private static void ValidateTemplate(JsonElement? template, string path, HashSet<string> visibleSteps, Errors errors) =>
-        CheckReferences(StepTemplates.References(template), path, visibleSteps, errors);
+    private static void ValidateTemplate(JsonElement? template, string path, HashSet<string> visibleSteps, Errors errors, bool allowItem = false) =>
+        CheckReferences(StepTemplates.References(template), path, visibleSteps, errors, allowItem);
 
-    private static void CheckReferences(IEnumerable<StepTemplates.Reference> references, string path, HashSet<string> visibleSteps, Errors errors)
+    private static void CheckReferences(IEnumerable<StepTemplates.Reference> references, string path, HashSet<string> visibleSteps, Errors errors, bool allowItem = false)
     {
         foreach (var reference in references)
         {
             switch (reference.Root)
             {
                 case "input":
+                    break;
+                case "item" when allowItem:
+                case "itemIndex" when allowItem && reference.Segments.Count == 0:
                     break;
                 case "steps" when reference.Segments.Count >= 2 && reference.Segments[1] == "output":
                     if (!visibleSteps.Contains(reference.Segments[0]))

@@ -18,15 +18,16 @@ public sealed class RandomGraphPropertyTests
     {
         var random = new Random(seed);
         var workflow = RandomWorkflow(random);
-        var flags = new { a = random.Next(2) == 0, b = random.Next(2) == 0 };
+        var flags = new { a = random.Next(2) == 0, b = random.Next(2) == 0, items = Enumerable.Range(0, random.Next(0, 5)).ToArray() };
         var harness = new EngineHarness(workflow, flags).WithAgent("worker").WithAgent("undo");
         var failures = workflow.Steps.ToDictionary(s => s.Id, _ => random.NextDouble() < 0.2 ? random.Next(1, 4) : 0);
         var delays = workflow.Steps.ToDictionary(s => s.Id, _ => TimeSpan.FromMilliseconds(random.Next(1, 400)));
+        static string StepOf(string unitId) => RunState.TryParseItemId(unitId, out var stepId, out _) ? stepId : unitId;
         harness.Behaviour = task => task.Kind == AgentTaskKind.Compensation
             ? Reply.Ok(task, new { })
-            : task.Attempt <= failures[task.StepId]
-                ? Reply.Fail(task, "flaky", delay: delays[task.StepId])
-                : Reply.Ok(task, new { step = task.StepId }, delays[task.StepId]);
+            : task.Attempt <= failures[StepOf(task.StepId)]
+                ? Reply.Fail(task, "flaky", delay: delays[StepOf(task.StepId)])
+                : Reply.Ok(task, new { step = task.StepId }, delays[StepOf(task.StepId)]);
 
         var run = harness.RunToEnd();
 
@@ -81,7 +82,7 @@ public sealed class RandomGraphPropertyTests
         }
 
         // Compensation undoes completed steps, the most recently completed first.
-        var completed = harness.Events.Where(e => e.Type == RunEventTypes.StepCompleted).Select(e => e.StepId!).ToList();
+        var completed = harness.Events.Where(e => e.Type == RunEventTypes.StepCompleted && !e.StepId!.Contains('[', StringComparison.Ordinal)).Select(e => e.StepId!).ToList();
         var expected = completed.Where(id => workflow.Steps.First(s => s.Id == id).Compensate is not null).Reverse().ToList();
         Assert.Equal(run.Status == RunStatus.Succeeded ? [] : expected, run.Compensated);
     }
@@ -108,6 +109,11 @@ public sealed class RandomGraphPropertyTests
             if (i > 0 && random.Next(3) > 0)
             {
                 step = step with { DependsOn = Enumerable.Range(0, i).Where(_ => random.Next(3) == 0).Select(d => $"s{d}").ToList() };
+            }
+
+            if (random.Next(5) == 0)
+            {
+                step = step with { ForEach = new ForEachDefinition { Items = "{{input.items}}", MaxConcurrency = random.Next(3) } };
             }
 
             if (random.Next(4) == 0)

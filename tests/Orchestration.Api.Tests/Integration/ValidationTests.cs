@@ -53,6 +53,10 @@ public sealed class ValidationTests : IntegrationTest
     [InlineData("""{"steps":[{"id":"a","agent":"not an id!"}]}""", "steps[0].agent")]
     [InlineData("""{"steps":[{"id":"a","capability":"reviews/all"}]}""", "steps[0].capability")]
     [InlineData("""{"steps":[{"id":"a","agent":"w","compensate":{"agent":"un do"}}]}""", "steps[0].compensate.agent")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","forEach":{"items":"input.list"}}]}""", "steps[0].forEach.items")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","forEach":{"items":"{{steps.b.output}}"}},{"id":"b","agent":"w"}]}""", "steps[0].forEach.items")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","forEach":{"items":"{{input.list}}","maxConcurrency":-1}}]}""", "steps[0].forEach.maxConcurrency")]
+    [InlineData("""{"steps":[{"id":"a","agent":"w","input":"{{item}}"}]}""", "steps[0].input")]
     public async Task A_malformed_workflow_is_400_naming_the_field_and_is_not_stored(string body, string field)
     {
         using var response = await SendAsync(HttpMethod.Put, "/api/workflows/bad", body);
