@@ -35,6 +35,7 @@ public sealed partial class RunEngine(
     ILogger<RunEngine> logger)
 {
     private const int MaxCommitAttempts = 20;
+    private readonly Dictionary<string, List<(RunInput Input, TaskCompletionSource<RunState?> Done)>> _batches = new(StringComparer.Ordinal);
 
     private OrchestrationOptions Options => options.Value;
 
@@ -54,7 +55,7 @@ public sealed partial class RunEngine(
 
         using var scope = logger.BeginScope(new RunScope(runId));
         await store.IndexAsync(Template(), Options.RunRetention);
-        var started = await CommitAsync(() => Task.FromResult<RunState?>(Template()), 0, new StartRun());
+        var started = await CommitAsync(() => Task.FromResult<RunState?>(Template()), 0, [new StartRun()]);
         if (started is not null)
         {
             return new StartOutcome(started, Created: true);
@@ -66,8 +67,65 @@ public sealed partial class RunEngine(
             : throw new IdempotencyConflictException(runId);
     }
 
-    /// <summary>Applies an input to a stored run; returns the run after it (null if the run does not exist).</summary>
+    /// <summary>
+    /// Applies an input to a stored run; returns the run after it (null if the run does not exist).
+    /// Inputs for one run that arrive while a transition of it is in flight on this replica are applied
+    /// together in the next one (group commit): a fan-in costs one load and one commit, not one
+    /// compare-and-set race per answer.
+    /// </summary>
     public async Task<RunState?> ApplyAsync(string runId, RunInput input, CancellationToken cancellationToken)
+    {
+        var done = new TaskCompletionSource<RunState?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool leader;
+        lock (_batches)
+        {
+            leader = !_batches.TryGetValue(runId, out var waiting);
+            if (leader)
+            {
+                _batches[runId] = [(input, done)];
+            }
+            else
+            {
+                waiting!.Add((input, done));
+            }
+        }
+
+        if (!leader)
+        {
+            return await done.Task.WaitAsync(cancellationToken);
+        }
+
+        while (true)
+        {
+            List<(RunInput Input, TaskCompletionSource<RunState?> Done)> batch;
+            lock (_batches)
+            {
+                var pending = _batches[runId];
+                if (pending.Count == 0)
+                {
+                    _batches.Remove(runId);
+                    break;
+                }
+
+                batch = [.. pending];
+                pending.Clear();
+            }
+
+            try
+            {
+                var run = await ApplyBatchAsync(runId, batch.Select(b => b.Input).ToList(), cancellationToken);
+                batch.ForEach(b => b.Done.TrySetResult(run));
+            }
+            catch (Exception ex)
+            {
+                batch.ForEach(b => b.Done.TrySetException(ex));
+            }
+        }
+
+        return await done.Task;
+    }
+
+    private async Task<RunState?> ApplyBatchAsync(string runId, IReadOnlyList<RunInput> inputs, CancellationToken cancellationToken)
     {
         using var scope = logger.BeginScope(new RunScope(runId));
         for (var attempt = 0; attempt < MaxCommitAttempts; attempt++)
@@ -89,7 +147,7 @@ public sealed partial class RunEngine(
                 }
 
                 return (await store.LoadAsync(runId))?.State;
-            }, stored.Version, input);
+            }, stored.Version, inputs);
             if (result is not null)
             {
                 return result;
@@ -132,7 +190,7 @@ public sealed partial class RunEngine(
     }
 
     /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
-    private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, RunInput input)
+    private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, IReadOnlyList<RunInput> input)
     {
         var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems);
         var transition = RunReducer.Apply((await load())!, input, time.GetUtcNow(), await agents.GetAsync(), limits);

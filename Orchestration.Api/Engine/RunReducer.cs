@@ -37,33 +37,43 @@ public sealed class RunReducer
         _graph = WorkflowGraph.Of(current.Workflow);
     }
 
-    public static RunTransition Apply(RunState current, RunInput input, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents, RunLimits? limits = null)
+    public static RunTransition Apply(RunState current, RunInput input, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents, RunLimits? limits = null) =>
+        Apply(current, [input], now, agents, limits);
+
+    /// <summary>
+    /// Applies several inputs in order as one transition (the engine batches the results that arrive for a
+    /// run at once, so a fan-in of ten answers is one commit instead of ten competing ones).
+    /// </summary>
+    public static RunTransition Apply(RunState current, IReadOnlyList<RunInput> inputs, DateTimeOffset now, IReadOnlyList<AgentCandidate> agents, RunLimits? limits = null)
     {
         var reducer = new RunReducer(current, now, agents, limits ?? RunLimits.Default);
-
-        // Time first: a result or a cancel that arrives after a deadline must not beat it.
-        if (input is not StartRun)
+        foreach (var input in inputs)
         {
-            reducer.OnTimers();
+            // Time first: a result or a cancel that arrives after a deadline must not beat it.
+            if (input is not StartRun)
+            {
+                reducer.OnTimers();
+            }
+
+            switch (input)
+            {
+                case StartRun:
+                    reducer.Start();
+                    break;
+                case StepResultReceived result:
+                    reducer.OnResult(result.Result, result.CorrelationId, result.From);
+                    break;
+                case SignalReceived signal:
+                    reducer.OnSignal(signal.Name, signal.Signal);
+                    break;
+                case CancelRun:
+                    reducer.OnCancel();
+                    break;
+            }
+
+            reducer.Schedule();
         }
 
-        switch (input)
-        {
-            case StartRun:
-                reducer.Start();
-                break;
-            case StepResultReceived result:
-                reducer.OnResult(result.Result, result.CorrelationId, result.From);
-                break;
-            case SignalReceived signal:
-                reducer.OnSignal(signal.Name, signal.Signal);
-                break;
-            case CancelRun:
-                reducer.OnCancel();
-                break;
-        }
-
-        reducer.Schedule();
         return reducer._transition;
     }
 

@@ -37,6 +37,22 @@ public sealed class GraphReducerTests
     }
 
     [Fact]
+    public void Results_that_arrive_together_are_applied_in_order_as_one_transition()
+    {
+        var workflow = Of(After(Step("a"), []), After(Step("b"), []), After(Step("join"), "a", "b"));
+        var harness = new EngineHarness(workflow).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+
+        var both = RunReducer.Apply(harness.Run, [harness.GenuineResult(Result("a")), harness.GenuineResult(Result("b"))],
+            harness.Clock.GetUtcNow(), harness.Agents);
+
+        Assert.Equal(["step_completed", "step_completed", "step_started"], both.Events.Select(e => e.Type));
+        Assert.Equal(["a", "b"], both.Outputs.Order());
+        Assert.Equal("join", Assert.Single(both.Dispatches).Task.StepId);
+    }
+
+    [Fact]
     public void Max_parallelism_caps_the_steps_running_at_once()
     {
         var workflow = Of(After(Step("a"), []), After(Step("b"), []), After(Step("c"), [])) with { MaxParallelism = 2 };
