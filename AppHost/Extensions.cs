@@ -43,10 +43,12 @@ internal static class Extensions
             RedisMode.Container => builder.AddRedis(RedisName)
                 .WithDataVolume(RedisVolumeName)
                 .WithAppendOnlyFile(),
+            RedisMode.ConnectionString when builder.ExecutionContext.IsRunMode && string.IsNullOrWhiteSpace(config[$"ConnectionStrings:{RedisName}"])
+                => throw new RedisSetupException(RedisModeSelector.ConnectionStringAdvice),
             RedisMode.ConnectionString => builder.AddConnectionString(RedisName),
             _ => builder.AddRedisServer(
                 RedisName,
-                environment.FindRedisServer() ?? throw new InvalidOperationException(RedisModeSelector.InstallAdvice),
+                environment.FindRedisServer() ?? throw new RedisSetupException(RedisModeSelector.InstallAdvice),
                 config["Redis:DataDirectory"] ?? Path.Combine(builder.AppHostDirectory, ".redis-data")),
         };
     }

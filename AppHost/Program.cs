@@ -5,7 +5,17 @@ var builder = DistributedApplication.CreateBuilder(args);
 // Infrastructure: Redis holds the bus streams, run state, the registry and the rate-limit buckets.
 // Published: a container with a named data volume and append-only persistence, or a managed Redis
 // given as a secret connection string (AZURE_REDIS_MODE=connectionString); see docs/RUNBOOK.md.
-var redis = builder.AddRedisForThisMachine();
+IResourceBuilder<IResourceWithConnectionString> redis;
+try
+{
+    redis = builder.AddRedisForThisMachine();
+}
+catch (RedisSetupException problem)
+{
+    // A newcomer's most likely first failure: say what to do, not where in the code it happened.
+    Console.Error.WriteLine(problem.Message);
+    return 1;
+}
 
 // Secrets: generated for local runs and by azd when deployed.
 var apiKey = builder.AddGeneratedSecret("api-key", 40);
@@ -36,3 +46,4 @@ builder.AddService<Projects.Ai_Gateway>("ai-gateway")
     .AsPublicService();
 
 builder.Build().Run();
+return 0;

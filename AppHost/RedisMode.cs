@@ -26,8 +26,15 @@ public interface IRedisEnvironment
     string? FindRedisServer();
 }
 
+/// <summary>Redis cannot be provided as configured; the message says what to do. Printed without a stack trace.</summary>
+public sealed class RedisSetupException(string message) : InvalidOperationException(message);
+
 public static class RedisModeSelector
 {
+    public const string ConnectionStringAdvice =
+        "Redis:Mode connectionString needs the server's address in ConnectionStrings:redis, e.g. " +
+        "'--ConnectionStrings:redis localhost:6379' or 'ConnectionStrings__redis=host:port,password=...'.";
+
     public const string InstallAdvice =
         "No Redis is available: no container runtime answered and 'redis-server' is not on PATH. " +
         "Install Redis (Debian/Ubuntu: 'sudo apt-get install -y redis-server'; macOS: 'brew install redis'), " +
@@ -39,8 +46,8 @@ public static class RedisModeSelector
     public static RedisMode Parse(string? value) =>
         string.IsNullOrWhiteSpace(value) ? RedisMode.Auto
         : Enum.TryParse<RedisMode>(value, ignoreCase: true, out var mode) && Enum.IsDefined(mode) ? mode
-        : throw new ArgumentException(
-            $"Redis:Mode '{value}' is not valid; use auto, container, executable or connectionString.", nameof(value));
+        : throw new RedisSetupException(
+            $"Redis:Mode '{value}' is not valid; use auto, container, executable or connectionString.");
 
     /// <summary>
     /// Resolves the mode to use: publishing uses the container unless a connection string (a managed
@@ -65,7 +72,7 @@ public static class RedisModeSelector
 
         return environment.FindRedisServer() is not null
             ? RedisMode.Executable
-            : throw new InvalidOperationException(InstallAdvice);
+            : throw new RedisSetupException(InstallAdvice);
     }
 }
 

@@ -37,7 +37,7 @@ public sealed class RedisModeSelectorTests
     [InlineData("7")]
     public void Parse_rejects_anything_else_with_the_valid_choices(string value)
     {
-        var error = Assert.Throws<ArgumentException>(() => RedisModeSelector.Parse(value));
+        var error = Assert.Throws<RedisSetupException>(() => RedisModeSelector.Parse(value));
 
         Assert.Contains("auto, container, executable or connectionString", error.Message, StringComparison.Ordinal);
     }
@@ -76,7 +76,7 @@ public sealed class RedisModeSelectorTests
     [Fact]
     public void Auto_with_neither_stops_with_install_advice()
     {
-        var error = Assert.Throws<InvalidOperationException>(() =>
+        var error = Assert.Throws<RedisSetupException>(() =>
             RedisModeSelector.Choose(RedisMode.Auto, false, new FakeMachine(false, null)));
 
         Assert.Contains("apt-get install -y redis-server", error.Message, StringComparison.Ordinal);

@@ -72,4 +72,22 @@ public sealed class WholeAppTests(AppHostFixture fixture)
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
     }
+
+    [Fact]
+    public async Task Scripts_key_prints_the_key_the_app_accepts()
+    {
+        var root = Deploy.PublishedManifest.RepositoryRoot;
+        var info = new System.Diagnostics.ProcessStartInfo("bash", [Path.Combine(root, "scripts", "key")])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await process.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.Equal(0, process.ExitCode);
+        Assert.Equal(fixture.ApiKey, output.Trim());
+    }
 }
