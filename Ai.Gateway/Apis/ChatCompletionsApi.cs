@@ -29,18 +29,17 @@ public static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task<IResult> CreateChatCompletion(HttpContext http, ChatCompletionsService completions, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    public static async Task<IResult> CreateChatCompletion(HttpContext http, ChatCompletionsService completions, CancellationToken cancellationToken)
     {
-        var (body, problem) = await JsonBodies.ReadObjectAsync(http.Request, limits, cancellationToken);
-        if (problem is not null)
+        var body = await JsonBodyReader.ReadAsync<ChatCompletionRequest>(http.Request, OpenAIJson.Options, cancellationToken);
+        if (!body.IsValid)
         {
-            return OpenAIErrors.Attach(problem);
+            return body.Problem.Errors.Count > 0
+                ? OpenAIErrors.Invalid(body.Problem.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
+                : OpenAIErrors.Attach(body.Problem.ToResult());
         }
 
-        if (!StrictJson.TryRead<ChatCompletionRequest>(body, OpenAIJson.Options, out var request, out var errors))
-        {
-            return OpenAIErrors.Invalid(errors);
-        }
+        var request = body.Value!;
 
         try
         {

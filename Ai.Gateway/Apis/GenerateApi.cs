@@ -44,13 +44,15 @@ public static class GenerateApi
     /// <summary>A failed batch item: the status and problem the request alone would have got.</summary>
     public sealed record ProblemDetailsLite(int Status, string Title, string? Detail, object? Errors);
 
-    public static async Task<IResult> Generate(HttpContext http, GenerationService generation, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    public static async Task<IResult> Generate(HttpContext http, GenerationService generation, CancellationToken cancellationToken)
     {
-        var (request, problem) = await ReadAsync<GenerateRequest>(http.Request, limits, cancellationToken);
-        if (problem is not null)
+        var body = await JsonBodyReader.ReadAsync<GenerateRequest>(http.Request, JsonSerializerOptions.Web, cancellationToken);
+        if (!body.IsValid)
         {
-            return problem;
+            return body.Problem.ToResult();
         }
+
+        var request = body.Value!;
 
         try
         {
@@ -76,13 +78,15 @@ public static class GenerateApi
         }
     }
 
-    public static async Task<IResult> GenerateBatch(HttpRequest http, GenerationService generation, IOptions<GatewayPolicyOptions> options, ApiLimitsOptions limits, CancellationToken cancellationToken)
+    public static async Task<IResult> GenerateBatch(HttpRequest http, GenerationService generation, IOptions<GatewayPolicyOptions> options, CancellationToken cancellationToken)
     {
-        var (batch, problem) = await ReadAsync<BatchRequest>(http, limits, cancellationToken);
-        if (problem is not null)
+        var body = await JsonBodyReader.ReadAsync<BatchRequest>(http, JsonSerializerOptions.Web, cancellationToken);
+        if (!body.IsValid)
         {
-            return problem;
+            return body.Problem.ToResult();
         }
+
+        var batch = body.Value!;
 
         var policy = options.Value;
         if (batch.Requests is not { Count: > 0 } requests || requests.Count > policy.MaxBatchSize)
@@ -116,20 +120,6 @@ public static class GenerateApi
             });
 
         return TypedResults.Ok(new BatchResponse(results, results.Count(r => r.Ok), results.Count(r => !r.Ok)));
-    }
-
-    private static async Task<(T Value, IResult? Problem)> ReadAsync<T>(HttpRequest request, ApiLimitsOptions limits, CancellationToken cancellationToken)
-        where T : class
-    {
-        var (body, problem) = await JsonBodies.ReadObjectAsync(request, limits, cancellationToken);
-        if (problem is not null)
-        {
-            return (null!, problem);
-        }
-
-        return StrictJson.TryRead<T>(body, JsonSerializerOptions.Web, out var value, out var errors)
-            ? (value, null)
-            : (null!, TypedResults.ValidationProblem(errors, title: "The request is invalid"));
     }
 
     private static ProblemDetailsLite Describe(Exception ex) => ex switch

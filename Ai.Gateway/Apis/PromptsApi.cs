@@ -41,13 +41,13 @@ public static class PromptsApi
             return UnknownFormat(format);
         }
 
-        var (body, problem) = await JsonBodies.ReadObjectAsync(request, services.Limits, cancellationToken);
-        if (problem is not null)
+        var body = await JsonBodyReader.ReadObjectAsync(request, cancellationToken);
+        if (!body.IsValid)
         {
-            return problem;
+            return body.Problem.ToResult();
         }
 
-        var result = services.Library.Render(format, body);
+        var result = services.Library.Render(format, body.Value!.Value);
         return result.Status switch
         {
             PromptRenderStatus.Rendered => TypedResults.Ok(result.Prompt),
@@ -75,6 +75,6 @@ public static class PromptsApi
             statusCode: StatusCodes.Status404NotFound, title: "Unknown prompt format");
 }
 
-public sealed record PromptsServices(IPromptLibrary Library, ApiLimitsOptions Limits);
+public sealed record PromptsServices(IPromptLibrary Library);
 
 public sealed record PromptCatalogResponse(IReadOnlyList<string> Languages, IReadOnlyList<PromptFormatInfo> Formats, IReadOnlyList<PromptPresetInfo> Presets);

@@ -36,13 +36,13 @@ public static class ToolsApi
             return NotFound(name);
         }
 
-        var (body, problem) = await JsonBodies.ReadObjectAsync(request, services.Limits, cancellationToken);
-        if (problem is not null)
+        var body = await JsonBodyReader.ReadObjectAsync(request, cancellationToken);
+        if (!body.IsValid)
         {
-            return problem;
+            return body.Problem.ToResult();
         }
 
-        var arguments = body.TryGetProperty("arguments", out var given) && given.ValueKind != JsonValueKind.Null ? given : default;
+        var arguments = body.Value!.Value.TryGetProperty("arguments", out var given) && given.ValueKind != JsonValueKind.Null ? given : default;
         if (arguments.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined))
         {
             return JsonBodies.BadRequest("'arguments' must be a JSON object.");
@@ -65,7 +65,7 @@ public static class ToolsApi
             statusCode: StatusCodes.Status404NotFound, title: "Unknown tool");
 }
 
-public sealed record ToolsServices(ToolRuntime Runtime, ApiLimitsOptions Limits);
+public sealed record ToolsServices(ToolRuntime Runtime);
 
 public sealed record ToolListResponse(IReadOnlyList<ToolDescriptor> Tools);
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
@@ -12,23 +11,27 @@ public static class AgentsApi
     {
         var api = app.MapGroup("/api/agents").WithTags("Agents");
 
-        api.MapPost("/", Register).WithName("RegisterAgent").WithSummary("Register an agent, or update its registration");
+        api.MapPost("/", Register).WithName("RegisterAgent").WithSummary("Register an agent, or update its registration")
+            .Accepts<AgentRegistration>("application/json");
         api.MapGet("/", ListAgents).WithName("ListAgents").WithSummary("List agents, optionally by capability and status (active = available)");
         api.MapGet("/{id}", GetAgent).WithName("GetAgent").WithSummary("Get one agent");
         api.MapDelete("/{id}", Unregister).WithName("UnregisterAgent").WithSummary("Remove an agent");
-        api.MapPost("/{id}/heartbeat", Heartbeat).WithName("AgentHeartbeat").WithSummary("Keep an agent alive, optionally changing its declared status");
+        api.MapPost("/{id}/heartbeat", Heartbeat).WithName("AgentHeartbeat").WithSummary("Keep an agent alive, optionally changing its declared status")
+            .Accepts<AgentHeartbeat>("application/json");
 
         return app;
     }
 
-    public static async Task<Results<Ok<Agent>, ValidationProblem>> Register(JsonElement body, AgentRegistry registry, AgentDirectory directory)
+    public static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Register(HttpRequest request, AgentRegistry registry, AgentDirectory directory, CancellationToken cancellationToken)
     {
-        if (!StrictJson.TryRead<AgentRegistration>(body, RunJson.Options, out var registration, out var errors))
+        var body = await JsonBodyReader.ReadAsync<AgentRegistration>(request, RunJson.Options, cancellationToken);
+        if (!body.IsValid)
         {
-            return TypedResults.ValidationProblem(errors);
+            return body.Problem.ToResult();
         }
 
-        errors = AgentValidator.Validate(registration);
+        var registration = body.Value!;
+        var errors = AgentValidator.Validate(registration);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
@@ -59,36 +62,18 @@ public static class AgentsApi
         return removed ? TypedResults.NoContent() : TypedResults.NotFound();
     }
 
-    public static async Task<Results<Ok<Agent>, NotFound, ValidationProblem, ProblemHttpResult>> Heartbeat(string id, HttpRequest request, AgentRegistry registry, AgentDirectory directory)
+    public static async Task<Results<Ok<Agent>, NotFound, ValidationProblem, ProblemHttpResult>> Heartbeat(string id, HttpRequest request, AgentRegistry registry, AgentDirectory directory, CancellationToken cancellationToken)
     {
-        string? status = null;
-        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        var body = await JsonBodyReader.ReadOptionalAsync<AgentHeartbeat>(request, RunJson.Options, cancellationToken);
+        if (!body.IsValid)
         {
-            if (!request.HasJsonContentType())
-            {
-                return TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
-            }
+            return body.Problem.ToResult();
+        }
 
-            JsonElement body;
-            try
-            {
-                body = await request.ReadFromJsonAsync<JsonElement>();
-            }
-            catch (JsonException)
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
-            }
-
-            if (!StrictJson.TryRead<AgentHeartbeat>(body, RunJson.Options, out var heartbeat, out var errors))
-            {
-                return TypedResults.ValidationProblem(errors);
-            }
-
-            status = heartbeat.Status;
-            if (status is not null && !AgentStatuses.Declarable.Contains(status))
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", AgentStatuses.Declarable)}."] });
-            }
+        var status = body.Value?.Status;
+        if (status is not null && !AgentStatuses.Declarable.Contains(status))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", AgentStatuses.Declarable)}."] });
         }
 
         var agent = await registry.HeartbeatAsync(id, status);

@@ -16,7 +16,8 @@ public static partial class RunsApi
     {
         app.MapPost("/api/workflows/{id}/runs", StartRun)
             .WithTags("Runs").WithName("StartRun")
-            .WithSummary("Start a run (202); with ?waitMs= the final state is returned if the run ends within the wait");
+            .WithSummary("Start a run (202); with ?waitMs= the final state is returned if the run ends within the wait")
+            .Accepts<StartRunRequest>("application/json");
 
         var api = app.MapGroup("/api/runs").WithTags("Runs");
         api.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("List runs, newest first, by workflow and status (paged)");
@@ -24,7 +25,8 @@ public static partial class RunsApi
         api.MapGet("/{runId}/events", StreamEvents).WithName("RunEvents").WithSummary("The run's events as Server-Sent Events: history, then live, until the run ends");
         api.MapPost("/{runId}/cancel", CancelRun).WithName("CancelRun").WithSummary("Cancel a run; completed steps are compensated");
         api.MapPost("/{runId}/signals/{name}", SendSignal).WithName("SendSignal")
-            .WithSummary("Send a signal (e.g. an approval) to a run: { approved, by, comment, data }; the step waiting for it resumes");
+            .WithSummary("Send a signal (e.g. an approval) to a run: { approved, by, comment, data }; the step waiting for it resumes")
+            .Accepts<SignalRequest>("application/json");
 
         return app;
     }
@@ -39,29 +41,13 @@ public static partial class RunsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["waitMs"] = [$"Must be between 0 and {services.Options.Value.MaxWaitMs}."] });
         }
 
-        var body = new StartRunRequest();
-        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        var read = await JsonBodyReader.ReadOptionalAsync<StartRunRequest>(request, RunJson.Options, cancellationToken);
+        if (!read.IsValid)
         {
-            if (!request.HasJsonContentType())
-            {
-                return TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type");
-            }
-
-            JsonElement json;
-            try
-            {
-                json = await request.ReadFromJsonAsync<JsonElement>(cancellationToken);
-            }
-            catch (JsonException)
-            {
-                return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] });
-            }
-
-            if (!StrictJson.TryRead(json, RunJson.Options, out body, out var bodyErrors))
-            {
-                return TypedResults.ValidationProblem(bodyErrors);
-            }
+            return read.Problem.ToResult();
         }
+
+        var body = read.Value ?? new StartRunRequest();
 
         if (body.IdempotencyKey is { } key && (key.Length is 0 or > 200 || key.Any(char.IsControl)))
         {
@@ -152,18 +138,13 @@ public static partial class RunsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = ["Use 1-64 letters, digits, '_' or '-'."] });
         }
 
-        var (body, errors, problem) = await ReadBodyAsync<SignalRequest>(request, cancellationToken);
-        if (problem is not null)
+        var read = await JsonBodyReader.ReadOptionalAsync<SignalRequest>(request, RunJson.Options, cancellationToken);
+        if (!read.IsValid)
         {
-            return problem;
+            return read.Problem.ToResult();
         }
 
-        if (errors is not null)
-        {
-            return TypedResults.ValidationProblem(errors);
-        }
-
-        body ??= new SignalRequest();
+        var body = read.Value ?? new SignalRequest();
         var fieldErrors = new Dictionary<string, string[]>();
         if (body.By is { Length: > 200 } || body.By?.Any(char.IsControl) == true)
         {
@@ -215,33 +196,6 @@ public static partial class RunsApi
 
     [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial System.Text.RegularExpressions.Regex SignalName();
-
-    /// <summary>An optional JSON body: the value, or field errors, or a problem (wrong media type).</summary>
-    private static async Task<(T? Body, Dictionary<string, string[]>? Errors, ProblemHttpResult? Problem)> ReadBodyAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        if (request.ContentLength is null or 0 && request.Headers.TransferEncoding.Count == 0)
-        {
-            return (null, null, null);
-        }
-
-        if (!request.HasJsonContentType())
-        {
-            return (null, null, TypedResults.Problem("Send the body as application/json.", statusCode: StatusCodes.Status415UnsupportedMediaType, title: "Unsupported media type"));
-        }
-
-        JsonElement json;
-        try
-        {
-            json = await request.ReadFromJsonAsync<JsonElement>(cancellationToken);
-        }
-        catch (JsonException)
-        {
-            return (null, new Dictionary<string, string[]> { ["$"] = ["The body is not valid JSON."] }, null);
-        }
-
-        return StrictJson.TryRead<T>(json, RunJson.Options, out var body, out var errors) ? (body, null, null) : (null, errors, null);
-    }
 
     public static async Task<Results<ServerSentEventsResult<RunEvent>, NotFound, NoContent, ValidationProblem>> StreamEvents(
         string runId, HttpRequest request, RunStore runs, RunEventNotifier notifier, CancellationToken cancellationToken)

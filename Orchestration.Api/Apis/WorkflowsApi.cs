@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
@@ -15,7 +14,8 @@ public static class WorkflowsApi
         var api = app.MapGroup("/api/workflows").WithTags("Workflows");
 
         api.MapPut("/{id}", PutWorkflow).WithName("PutWorkflow")
-            .WithSummary("Store a workflow definition after validating it; a changed definition becomes a new immutable version (If-Match: the version you read, 412 if it moved on)");
+            .WithSummary("Store a workflow definition after validating it; a changed definition becomes a new immutable version (If-Match: the version you read, 412 if it moved on)")
+            .Accepts<WorkflowDefinition>("application/json");
         api.MapGet("/", ListWorkflows).WithName("ListWorkflows").WithSummary("List workflow definitions (newest version of each)");
         api.MapGet("/{id}", GetWorkflow).WithName("GetWorkflow").WithSummary("Get the newest version of a workflow definition (ETag: its version)");
         api.MapGet("/{id}/versions", ListVersions).WithName("ListWorkflowVersions").WithSummary("Every version of a workflow definition, oldest first");
@@ -25,12 +25,15 @@ public static class WorkflowsApi
     }
 
     public static async Task<Results<Created<WorkflowDefinition>, Ok<WorkflowDefinition>, ValidationProblem, ProblemHttpResult>> PutWorkflow(
-        string id, JsonElement body, HttpContext context, WorkflowStore store, IOptions<OrchestrationOptions> options)
+        string id, HttpContext context, WorkflowStore store, IOptions<OrchestrationOptions> options, CancellationToken cancellationToken)
     {
-        if (!StrictJson.TryRead<WorkflowDefinition>(body, RunJson.Options, out var workflow, out var errors))
+        var body = await JsonBodyReader.ReadAsync<WorkflowDefinition>(context.Request, RunJson.Options, cancellationToken);
+        if (!body.IsValid)
         {
-            return TypedResults.ValidationProblem(errors);
+            return body.Problem.ToResult();
         }
+
+        var workflow = body.Value!;
 
         if (string.IsNullOrEmpty(workflow.Id))
         {
@@ -41,7 +44,7 @@ public static class WorkflowsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = [$"The body's id '{workflow.Id}' differs from the route's '{id}'."] });
         }
 
-        errors = WorkflowValidator.Validate(workflow, options.Value.MaxStepInputBytes);
+        var errors = WorkflowValidator.Validate(workflow, options.Value.MaxStepInputBytes);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
