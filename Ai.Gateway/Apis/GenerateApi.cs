@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
+using Ai.Gateway.Providers;
 using Microsoft.Extensions.Options;
 
 namespace Ai.Gateway.Apis;
@@ -130,6 +131,7 @@ public static class GenerateApi
         AllModelsFailedException { ContentBlocked: true } blocked => new(422, "Blocked by safety filters", blocked.Message, blocked.Attempts),
         AllModelsFailedException failed => new(502, "No model could answer", failed.Message, failed.Attempts),
         GatewayTimeoutException timeout => new(504, "The request timed out", timeout.Message, null),
+        ModelProviderException failure => new(502, GatewayProblems.MidStreamTitle, failure.Message, new { model = failure.Model, kind = failure.Kind.ToString() }),
         _ => new(500, "Unexpected error", null, null),
     };
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ai.Gateway.Policy;
+using Ai.Gateway.Providers;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Ai.Gateway.Generation;
@@ -7,6 +8,8 @@ namespace Ai.Gateway.Generation;
 /// <summary>Maps what can go wrong in a generation to problem details with the right status.</summary>
 public static class GatewayProblems
 {
+    public const string MidStreamTitle = "The model failed in the middle of its answer";
+
     /// <summary>The problem for a failure, or null when the exception is not one the gateway expects.</summary>
     public static IResult? For(Exception exception, HttpContext? http = null) => exception switch
     {
@@ -28,6 +31,12 @@ public static class GatewayProblems
             detail: failed.Message,
             extensions: new Dictionary<string, object?> { ["attempts"] = failed.Attempts }),
         GatewayTimeoutException timeout => TypedResults.Problem(statusCode: StatusCodes.Status504GatewayTimeout, title: "The request timed out", detail: timeout.Message),
+        // A stream that failed after its model had answered (no fallback then): the cause, not a 500.
+        ModelProviderException failure => TypedResults.Problem(
+            statusCode: StatusCodes.Status502BadGateway,
+            title: MidStreamTitle,
+            detail: failure.Message,
+            extensions: new Dictionary<string, object?> { ["model"] = failure.Model, ["kind"] = failure.Kind.ToString() }),
         _ => null,
     };
 

@@ -67,26 +67,14 @@ public sealed partial class GatewayChatClient(
         {
             var model = chain[i];
 
-            // The policy covers opening the stream and its first update; after that the answer is
-            // committed to this model (tokens already reached the caller).
-            IAsyncEnumerator<ChatResponseUpdate>? stream = null;
+            // The policy covers opening the stream and its first update, bounded by the attempt timeout
+            // (Polly's token cancels the stream's own source until then); after that the answer is
+            // committed to this model (tokens reached the caller), and silence is bounded by the idle timeout.
+            OpenStream? stream = null;
             try
             {
                 stream = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, cancellationToken, async c =>
-                    {
-                        var enumerator = c.GetStreamingResponseAsync(history, ForModel(chatOptions, model), cancellationToken).GetAsyncEnumerator(cancellationToken);
-                        try
-                        {
-                            return await enumerator.MoveNextAsync() ? enumerator : throw new ModelProviderException(
-                                "The stream ended before any update.", providers.ServingProvider(model), model.Id, ModelFailureKind.InvalidResponse);
-                        }
-                        catch
-                        {
-                            await enumerator.DisposeAsync();
-                            throw;
-                        }
-                    }, ct),
+                    async ct => await CallAsync(model, context, cancellationToken, c => OpenAsync(c, model, history, chatOptions, ct, cancellationToken), ct),
                     cancellationToken);
             }
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
@@ -108,7 +96,7 @@ public sealed partial class GatewayChatClient(
 
                     yield return update;
                 }
-                while (await stream.MoveNextAsync());
+                while (await NextAsync(stream, model, cancellationToken));
 
                 Answered(chain, i, model, streamUsage, context);
             }
@@ -117,6 +105,56 @@ public sealed partial class GatewayChatClient(
         }
 
         throw failures.ToException(context);
+    }
+
+    private async Task<OpenStream> OpenAsync(IChatClient client, ModelDefinition model, IList<ChatMessage> history, ChatOptions? chatOptions,
+        CancellationToken attempt, CancellationToken caller)
+    {
+        var stream = new OpenStream(caller, time, options.Value.StreamIdleTimeout);
+        try
+        {
+            // The enumerator outlives this attempt's token, so it gets the stream's own source, cancelled
+            // by the attempt timeout until the first update has arrived.
+            using (attempt.Register(stream.Cancel))
+            {
+                stream.Start(client.GetStreamingResponseAsync(history, ForModel(chatOptions, model), stream.Token));
+                return await stream.MoveNextAsync() ? stream : throw new ModelProviderException(
+                    "The stream ended before any update.", providers.ServingProvider(model), model.Id, ModelFailureKind.InvalidResponse);
+            }
+        }
+        catch
+        {
+            await stream.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The next update of a started stream, or false at its end; silence past the idle timeout is a failure.</summary>
+    private async Task<bool> NextAsync(OpenStream stream, ModelDefinition model, CancellationToken caller)
+    {
+        stream.ArmIdleTimer();
+        try
+        {
+            return await stream.MoveNextAsync();
+        }
+        catch (Exception ex) when (!caller.IsCancellationRequested)
+        {
+            // After its first update a stream cannot fall back; the failure ends it, counted for the model.
+            usage.RecordFailure(model.Id);
+            var provider = providers.ServingProvider(model);
+            LogStreamFailed(_logger, model.Id, stream.IdleExpired ? nameof(ModelFailureKind.Timeout) : (ex as ModelProviderException)?.Kind.ToString() ?? ex.GetType().Name);
+            if (stream.IdleExpired && ex is OperationCanceledException)
+            {
+                throw new ModelProviderException($"{provider} model '{model.Id}' sent nothing for {options.Value.StreamIdleTimeout.TotalSeconds} s in the middle of its answer.",
+                    provider, model.Id, ModelFailureKind.Timeout, innerException: ex);
+            }
+
+            throw;
+        }
+        finally
+        {
+            stream.DisarmIdleTimer();
+        }
     }
 
     private (GatewayCallContext Context, IReadOnlyList<ModelDefinition> Chain, IList<ChatMessage> History, Failures Failures) Begin(
@@ -260,6 +298,9 @@ public sealed partial class GatewayChatClient(
         public AllModelsFailedException ToException(GatewayCallContext context) =>
             new(context.Attempts, _last) { RetryAfter = _retryAfter, PrimaryLimit = _primaryLimit };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A stream from model {Model} failed after it started ({Kind}).")]
+    private static partial void LogStreamFailed(ILogger logger, string model, string kind);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A call to model {Model} failed ({Kind}).")]
     private static partial void LogAttemptFailed(ILogger logger, string model, string kind);

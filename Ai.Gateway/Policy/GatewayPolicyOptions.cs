@@ -35,6 +35,13 @@ public sealed class GatewayPolicyOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
     public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A stream that has started may go this long without an update; then it ends with an error event
+    /// (its first tokens reached the caller, so no fallback).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:30:00")]
+    public TimeSpan StreamIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>A whole request (every model, retry and tool round) may take this long.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(5);
