@@ -76,6 +76,7 @@ public static class OpenAIErrors
             AllModelsFailedException => "upstream_error",
             InvalidModelOutputException => "invalid_model_output",
             GatewayTimeoutException => "timeout",
+            Providers.ModelProviderException => "upstream_error",
             _ => null,
         };
         return Attach(problem, code: code);
@@ -84,8 +85,7 @@ public static class OpenAIErrors
     /// <summary>The error event for a failure after a stream started.</summary>
     public static OpenAIError ForStreamFailure(Exception exception) =>
         ForFailure(exception, null)?.ProblemDetails.Extensions[Key] as OpenAIError
-        ?? new OpenAIError(exception is Providers.ModelProviderException ? exception.Message : "The stream failed.",
-            TypeFor(StatusCodes.Status502BadGateway), null, "upstream_error");
+        ?? new OpenAIError("The stream failed.", TypeFor(StatusCodes.Status502BadGateway), null, "upstream_error");
 
     /// <summary>Adds the OpenAI error object to a problem made elsewhere (e.g. a body that is not JSON).</summary>
     public static ProblemHttpResult Attach(ProblemHttpResult problem, string? param = null, string? code = null)

@@ -25,8 +25,8 @@ public sealed class StalledStreamTests(RedisFixture redis) : IAsyncLifetime
             [new TestModel("slow", Fallbacks: ["fast"]), new TestModel("fast")],
             new Dictionary<string, string?>
             {
-                ["Gateway:Policy:AttemptTimeout"] = "00:00:00.500",
-                ["Gateway:Policy:StreamIdleTimeout"] = "00:00:00.500",
+                ["Gateway:Policy:AttemptTimeout"] = "00:00:03",
+                ["Gateway:Policy:StreamIdleTimeout"] = "00:00:01",
                 ["Gateway:Policy:MaxRetries"] = "0",
                 ["Gemini:RequestTimeout"] = "00:10:00",
             });
