@@ -53,6 +53,8 @@ public static class Extensions
                 .AddRuntimeInstrumentation()
                 .AddMeter(builder.Environment.ApplicationName))
             .WithTracing(tracing => tracing
+                // Background work (stream reads, timer polls, heartbeats) starts no trace of its own.
+                .SetSampler(new BackgroundWorkSampler())
                 .AddSource(builder.Environment.ApplicationName)
                 .AddAspNetCoreInstrumentation(o => o.Filter = context => !IsHealthRequest(context.Request.Path))
                 .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = request =>

@@ -121,6 +121,8 @@ public sealed partial class HostedAgentsService(
             return;
         }
 
+        // Heartbeats and registrations are timer work: no trace for each (ServiceDefaults' sampler).
+        using var background = BackgroundWork.Begin();
         var client = new OrchestrationClient(httpClients.CreateClient(OrchestrationClient.HttpClientName));
         var registered = new HashSet<string>(StringComparer.Ordinal);
         using var timer = new PeriodicTimer(Options.HeartbeatInterval, time);
