@@ -67,7 +67,11 @@ public sealed class LoggingTests(RedisFixture redis) : IAsyncLifetime
             () => Task.FromResult(Logs(gateway).GetSnapshot().Where(r => r.Message.Contains("aborted", StringComparison.OrdinalIgnoreCase)).ToList()),
             records => records.Count > 0, because: "the hang-up is logged: " + string.Join("\n", Logs(gateway).GetSnapshot().Select(r => $"{r.Level} {r.Category}: {r.Message} {r.Exception?.GetType().Name}")));
         Assert.All(disconnect, r => Assert.True(r.Level <= LogLevel.Information && r.Exception is null, $"{r.Level} {r.Category}: {r.Message} {r.Exception}"));
-        var alarms = Logs(gateway).GetSnapshot().Where(r => r.Level >= LogLevel.Warning || (r.Exception is not null && r.Level >= LogLevel.Information))
+        // DataProtection warns once when a machine has no key ring yet (a fresh CI clone, a new container):
+        // that is about the host, not about the hang-up.
+        var alarms = Logs(gateway).GetSnapshot()
+            .Where(r => r.Category?.StartsWith("Microsoft.AspNetCore.DataProtection", StringComparison.Ordinal) != true)
+            .Where(r => r.Level >= LogLevel.Warning || (r.Exception is not null && r.Level >= LogLevel.Information))
             .Select(r => $"{r.Level} {r.Category}: {r.Message} {r.Exception?.GetType().Name}").ToList();
         Assert.True(alarms.Count == 0, string.Join("\n", alarms));
     }
