@@ -38,11 +38,22 @@ public sealed class CommunicationBusSettings
     /// <summary>The deepest nesting of arrays/objects accepted in a payload. Default 64.</summary>
     public int MaxPayloadDepth { get; set; } = 64;
 
-    /// <summary>Approximate <c>MAXLEN</c> of each topic stream, applied on publish. Default 100 000.</summary>
-    public long StreamMaxLength { get; set; } = 100_000;
+    /// <summary>
+    /// The hard safety cap of each topic stream. Streams are trimmed every <see cref="TrimInterval"/> only below what
+    /// every consumer group has acknowledged; this cap applies only when a group lags this far behind, and whatever it
+    /// drops is counted (<c>bus.stream.dropped</c>), logged as an error and reported Degraded by the health check.
+    /// Default 1 000 000.
+    /// </summary>
+    public long StreamMaxLength { get; set; } = 1_000_000;
 
-    /// <summary>Approximate <c>MAXLEN</c> of each dead-letter stream. Default 100 000.</summary>
+    /// <summary>
+    /// The hard safety cap of each dead-letter stream (dead letters are removed by replaying or deleting them); a drop
+    /// is counted, logged and reported like <see cref="StreamMaxLength"/>'s. Default 100 000.
+    /// </summary>
     public long DeadLetterMaxLength { get; set; } = 100_000;
+
+    /// <summary>How often the streams this bus publishes to or reads from are trimmed. Default 30 seconds.</summary>
+    public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
     /// How long the replay-protection key of a message id lives. At least twice the timestamp tolerance, so a copy

@@ -38,6 +38,11 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
             errors.Add($"{p}StreamMaxLength and {p}DeadLetterMaxLength must be positive.");
         }
 
+        if (options.TrimInterval < TimeSpan.FromMilliseconds(10) || options.TrimInterval > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{p}TrimInterval must be between 10 ms and 1 hour (was {options.TrimInterval}).");
+        }
+
         if (options.PublishRetries is < 0 or > 20)
         {
             errors.Add($"{p}PublishRetries must be between 0 and 20 (was {options.PublishRetries}).");

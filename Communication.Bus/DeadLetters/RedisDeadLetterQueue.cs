@@ -70,7 +70,6 @@ internal sealed class RedisDeadLetterQueue(RedisMessageBus bus, ILogger logger) 
         var args = new List<RedisValue>(4 + (letter.Fields.Count * 2) + 2)
         {
             deadLetterEntryId,
-            bus.Settings.StreamMaxLength,
             (long)bus.Settings.ReplayProtectionTtl.TotalMilliseconds,
         };
         foreach (var (name, value) in letter.Fields)
@@ -103,13 +102,12 @@ internal sealed class RedisDeadLetterQueue(RedisMessageBus bus, ILogger logger) 
 
     /// <summary>Builds the field/value arguments of the dead-letter script for an entry.</summary>
     internal static List<RedisValue> BuildArguments(
-        string group, string consumer, StreamEntry entry, string reason, string detail, int deliveryCount, long maxLength, DateTimeOffset now)
+        string group, string consumer, StreamEntry entry, string reason, string detail, int deliveryCount, DateTimeOffset now)
     {
-        var args = new List<RedisValue>(3 + (Fields.Count * 2) + (entry.Values.Length * 2))
+        var args = new List<RedisValue>(2 + (Fields.Count * 2) + (entry.Values.Length * 2))
         {
             group,
             entry.Id,
-            maxLength,
             Fields.Reason, reason,
             Fields.Detail, detail,
             Fields.Group, group,

@@ -30,6 +30,20 @@ public static class CommunicationBusTelemetry
     /// <summary>Counter: entries rejected before any handler (tags destination, group, <c>bus.reason</c>).</summary>
     public const string RejectedCounter = "bus.messages.rejected";
 
+    /// <summary>
+    /// Counter: stream entries trimmed because every consumer group had acknowledged them (tag destination). Nothing
+    /// any group still needs is ever trimmed; see <see cref="DroppedCounter"/> for the exception.
+    /// </summary>
+    public const string TrimmedCounter = "bus.stream.trimmed";
+
+    /// <summary>
+    /// Counter: entries the hard safety cap (<c>Bus:StreamMaxLength</c>, <c>Bus:DeadLetterMaxLength</c>) had to drop
+    /// although a consumer group had not acknowledged them, or dead letters (tags destination,
+    /// <c>bus.stream.kind</c> = <c>topic</c> or <c>dead-letter</c>). Any increase is a loss: logged as an error and
+    /// reported Degraded by the health check for 15 minutes.
+    /// </summary>
+    public const string DroppedCounter = "bus.stream.dropped";
+
     /// <summary>Histogram: handler duration in seconds, retries included (tags destination, group, <c>error.type</c>).</summary>
     public const string HandlerDurationHistogram = "bus.handler.duration";
 
@@ -50,6 +64,8 @@ internal sealed class BusMetrics : IDisposable
         Retried = _meter.CreateCounter<long>(CommunicationBusTelemetry.RetriedCounter, "{retry}", "In-process handler retries.");
         DeadLettered = _meter.CreateCounter<long>(CommunicationBusTelemetry.DeadLetteredCounter, "{message}", "Entries moved to the dead-letter stream.");
         Rejected = _meter.CreateCounter<long>(CommunicationBusTelemetry.RejectedCounter, "{message}", "Entries rejected before any handler.");
+        Trimmed = _meter.CreateCounter<long>(CommunicationBusTelemetry.TrimmedCounter, "{entry}", "Stream entries trimmed after every consumer group acknowledged them.");
+        Dropped = _meter.CreateCounter<long>(CommunicationBusTelemetry.DroppedCounter, "{entry}", "Entries a safety cap dropped before every consumer group acknowledged them, or dead letters.");
         HandlerDuration = _meter.CreateHistogram<double>(CommunicationBusTelemetry.HandlerDurationHistogram, "s", "Handler duration, retries included.");
     }
 
@@ -59,6 +75,8 @@ internal sealed class BusMetrics : IDisposable
     public Counter<long> Retried { get; }
     public Counter<long> DeadLettered { get; }
     public Counter<long> Rejected { get; }
+    public Counter<long> Trimmed { get; }
+    public Counter<long> Dropped { get; }
     public Histogram<double> HandlerDuration { get; }
 
     public void Dispose() => _meter.Dispose();
@@ -82,4 +100,8 @@ internal static class BusTags
     public const string MessageType = "bus.message.type";
     public const string Reason = "bus.reason";
     public const string ErrorType = "error.type";
+    public const string StreamKind = "bus.stream.kind";
+
+    /// <summary>The destination tag of a metric: a template for per-process reply topics, the topic otherwise.</summary>
+    public static string TopicTemplate(string topic) => topic;
 }

@@ -46,4 +46,10 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Information, "Replayed dead letter {DeadLetterId} of '{Topic}' for group '{Group}' as entry {EntryId}.")]
     public static partial void Replayed(ILogger logger, string topic, string group, string deadLetterId, string entryId);
+
+    [LoggerMessage(15, LogLevel.Error, "The safety cap of '{Stream}' ({Cap} entries) dropped {Count} entries that a consumer group had not acknowledged (a group lags or is abandoned: delete it with XGROUP DESTROY or raise the cap).")]
+    public static partial void CapDropped(ILogger logger, string stream, long cap, long count);
+
+    [LoggerMessage(16, LogLevel.Warning, "Stream maintenance of '{Topic}' failed; it is retried on the next pass.")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception, string topic);
 }

@@ -75,6 +75,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             SanitizeName($"{Environment.MachineName}-{Environment.ProcessId}-{Interlocked.Increment(ref s_instances)}");
         ReplyTopic = SanitizeName($"reply.{ServiceName}.{ConsumerName}");
         DeadLetters = new RedisDeadLetterQueue(this, _logger);
+        Maintenance = new StreamMaintenance(this, _logger);
 
         var retries = settings.PublishRetries;
         _publishPipeline = retries == 0
@@ -123,6 +124,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
     internal static TimeProvider LoopClock => TimeProvider.System;
     internal ILoggerFactory LoggerFactory { get; }
     internal BusMetrics Metrics { get; }
+    internal StreamMaintenance Maintenance { get; }
     internal EnvelopeLimits Limits { get; }
 
     /// <inheritdoc />
@@ -137,6 +139,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         using var activity = Settings.DisableTracing ? null : StartPublishActivity(message, id);
         var fields = Prepare(message, id, ts, now, activity ?? Activity.Current);
         var key = BusProtocol.StreamKey(message.Topic);
+        Maintenance.Track(message.Topic);
 
         var context = ResilienceContextPool.Shared.Get(message.Topic, cancellationToken);
         try
@@ -146,10 +149,9 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             // have to reject as replayed.
             var entryId = message.Id is null
                 ? await _publishPipeline.ExecuteAsync(
-                    static (_, state) => new ValueTask<RedisValue>(state.Database.StreamAddAsync(
-                        state.Key, state.Fields, maxLength: state.MaxLength, useApproximateMaxLength: true)),
+                    static (_, state) => new ValueTask<RedisValue>(state.Database.StreamAddAsync(state.Key, state.Fields)),
                     context,
-                    (Database, Key: (RedisKey)key, Fields: fields, MaxLength: (int?)Math.Min(Settings.StreamMaxLength, int.MaxValue))).ConfigureAwait(false)
+                    (Database, Key: (RedisKey)key, Fields: fields)).ConfigureAwait(false)
                 : await _publishPipeline.ExecuteAsync(
                     static async (_, state) => (RedisValue)await state.Database.ScriptEvaluateAsync(Scripts.PublishOnce, state.Keys, state.Values).ConfigureAwait(false),
                     context,
@@ -181,13 +183,12 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
 
     private RedisValue[] PublishOnceArguments(NameValueEntry[] fields)
     {
-        var values = new RedisValue[2 + (fields.Length * 2)];
-        values[0] = Settings.StreamMaxLength;
-        values[1] = (long)Settings.ReplayProtectionTtl.TotalMilliseconds;
+        var values = new RedisValue[1 + (fields.Length * 2)];
+        values[0] = (long)Settings.ReplayProtectionTtl.TotalMilliseconds;
         for (var i = 0; i < fields.Length; i++)
         {
-            values[2 + (i * 2)] = fields[i].Name;
-            values[3 + (i * 2)] = fields[i].Value;
+            values[1 + (i * 2)] = fields[i].Name;
+            values[2 + (i * 2)] = fields[i].Value;
         }
 
         return values;
@@ -262,6 +263,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         var subscription = new RedisSubscription(this, topic, options.Group ?? ServiceName, options.Consumer ?? ConsumerName, handler, options);
         await subscription.StartAsync().ConfigureAwait(false);
         _subscriptions[subscription] = 0;
+        Maintenance.Track(topic);
         return subscription;
     }
 
@@ -299,6 +301,11 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             }
         }
 
+        if (Maintenance.LastDrop is { } drop && LoopClock.GetUtcNow() - drop.At < StreamMaintenance.DropReportWindow)
+        {
+            degraded.Add($"the safety cap of '{drop.Stream}' dropped {drop.Count} entries a consumer group had not acknowledged at {drop.At:O}");
+        }
+
         return degraded.Count > 0
             ? HealthCheckResult.Degraded(string.Join("; ", degraded), data: data)
             : HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:F1} ms; {_subscriptions.Count} consumer loop(s) running.", data);
@@ -318,6 +325,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             pending.TrySetException(new ObjectDisposedException(nameof(RedisMessageBus)));
         }
 
+        await Maintenance.DisposeAsync().ConfigureAwait(false);
         _replyLock.Dispose();
         Metrics.Dispose();
     }

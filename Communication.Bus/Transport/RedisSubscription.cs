@@ -785,7 +785,7 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private async Task DeadLetterAsync(StreamEntry entry, string reason, string detail, int deliveryCount, bool rejected)
     {
-        var args = RedisDeadLetterQueue.BuildArguments(Group, Consumer, entry, reason, detail, deliveryCount, _bus.Settings.DeadLetterMaxLength, _bus.Clock.GetUtcNow());
+        var args = RedisDeadLetterQueue.BuildArguments(Group, Consumer, entry, reason, detail, deliveryCount, _bus.Clock.GetUtcNow());
         await _db.ScriptEvaluateAsync(Scripts.DeadLetter, [_stream, _dlq], [.. args]).ConfigureAwait(false);
         var tags = new KeyValuePair<string, object?>(BusTags.Reason, reason);
         if (rejected)

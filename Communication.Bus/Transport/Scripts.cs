@@ -39,11 +39,12 @@ internal static class Scripts
 
     /// <summary>
     /// Moves an entry to the dead-letter stream atomically.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry id, ARGV[3] dead-letter MAXLEN,
-    /// ARGV[4..] the dead letter's field/value pairs. Returns the dead letter's entry id.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] group, ARGV[2] entry id,
+    /// ARGV[3..] the dead letter's field/value pairs. Returns the dead letter's entry id. No trimming here: dead-letter
+    /// streams are capped only by <see cref="Trim"/>, which counts what it drops.
     /// </summary>
     public const string DeadLetter = """
-        local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(ARGV, 4))
+        local id = redis.call('XADD', KEYS[2], '*', unpack(ARGV, 3))
         redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
         return id
         """;
@@ -51,26 +52,71 @@ internal static class Scripts
     /// <summary>
     /// Replays a dead letter atomically: re-appends its fields to the stream, records the new entry as the group's
     /// accepted entry for the message id, deletes the dead letter.
-    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] seen key. ARGV[1] dead letter id, ARGV[2] stream MAXLEN,
-    /// ARGV[3] seen TTL (ms), ARGV[4..] the field/value pairs. Returns the new entry id, or false when the dead letter is gone.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream, KEYS[3] seen key. ARGV[1] dead letter id,
+    /// ARGV[2] seen TTL (ms), ARGV[3..] the field/value pairs. Returns the new entry id, or false when the dead letter is gone.
     /// </summary>
     public const string Replay = """
         if redis.call('XDEL', KEYS[2], ARGV[1]) == 0 then return false end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, 4))
-        redis.call('SET', KEYS[3], id, 'PX', ARGV[3])
+        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+        redis.call('SET', KEYS[3], id, 'PX', ARGV[2])
         return id
         """;
 
     /// <summary>
     /// Publishes a message whose id the caller chose, at most once per id within the marker's lifetime.
-    /// KEYS[1] stream, KEYS[2] published marker. ARGV[1] stream MAXLEN, ARGV[2] marker TTL (ms), ARGV[3..] the
+    /// KEYS[1] stream, KEYS[2] published marker. ARGV[1] marker TTL (ms), ARGV[2..] the
     /// entry's field/value pairs. Returns the entry id: the new one, or the one the first publish created.
     /// </summary>
     public const string PublishOnce = """
         local existing = redis.call('GET', KEYS[2])
         if existing then return existing end
-        local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3))
-        redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+        local id = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
+        redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
         return id
+        """;
+
+    /// <summary>
+    /// Trims a topic's stream and its dead-letter stream without losing anything a consumer group still needs.
+    /// KEYS[1] stream, KEYS[2] dead-letter stream. ARGV[1] stream cap, ARGV[2] dead-letter cap.
+    /// The floor is the lowest, over every group, of its oldest pending entry id (when it has pending entries) or
+    /// its last-delivered id; entries below the floor were delivered to and acknowledged by every group and are
+    /// trimmed (<c>XTRIM MINID ~ … LIMIT 0</c>: whole nodes, no per-call limit). Only when the stream is still longer than the cap are entries at or above the
+    /// floor dropped (<c>XTRIM MAXLEN</c>, exact): that loss is returned so the caller counts and reports it. A stream
+    /// without groups is needed by nobody: it is kept near the cap (approximate) and nothing counts as dropped.
+    /// Dead-letter streams have no groups; whatever the cap removes from them is dropped.
+    /// Returns { trimmed, dropped, dead letters dropped }.
+    /// </summary>
+    public const string Trim = """
+        local trimmed, dropped, dlqDropped = 0, 0, 0
+        local cap = tonumber(ARGV[1])
+        if redis.call('TYPE', KEYS[1])['ok'] == 'stream' then
+          local floor, fms, fseq = nil, 0, 0
+          for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+            local name, pending, last
+            for i = 1, #g, 2 do
+              if g[i] == 'name' then name = g[i + 1]
+              elseif g[i] == 'pending' then pending = g[i + 1]
+              elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
+            end
+            local candidate = last
+            if pending > 0 then candidate = redis.call('XPENDING', KEYS[1], name)[2] end
+            local ms, seq = string.match(candidate, '^(%d+)-(%d+)$')
+            ms, seq = tonumber(ms), tonumber(seq)
+            if floor == nil or ms < fms or (ms == fms and seq < fseq) then floor, fms, fseq = candidate, ms, seq end
+          end
+          if floor == nil then
+            trimmed = redis.call('XTRIM', KEYS[1], 'MAXLEN', '~', cap, 'LIMIT', 0)
+          else
+            if floor ~= '0-0' then trimmed = redis.call('XTRIM', KEYS[1], 'MINID', '~', floor, 'LIMIT', 0) end
+            if redis.call('XLEN', KEYS[1]) > cap then
+              if floor ~= '0-0' then trimmed = trimmed + redis.call('XTRIM', KEYS[1], 'MINID', floor) end
+              dropped = redis.call('XTRIM', KEYS[1], 'MAXLEN', cap)
+            end
+          end
+        end
+        if redis.call('TYPE', KEYS[2])['ok'] == 'stream' then
+          dlqDropped = redis.call('XTRIM', KEYS[2], 'MAXLEN', tonumber(ARGV[2]))
+        end
+        return { trimmed, dropped, dlqDropped }
         """;
 }

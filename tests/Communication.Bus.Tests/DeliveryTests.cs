@@ -89,23 +89,6 @@ public class DeliveryTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task Streams_are_trimmed_approximately_to_the_configured_length()
-    {
-        var topic = TestTopics.New();
-        var settings = TestBus.Settings();
-        settings.StreamMaxLength = 10;
-        await using var bus = await TestBus.CreateAsync(redis, settings);
-
-        for (var i = 0; i < 400; i++)
-        {
-            await bus.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Event, topic, i));
-        }
-
-        var length = await redis.Db.StreamLengthAsync(BusProtocol.StreamKey(topic));
-        Assert.InRange(length, 10, 200);
-    }
-
-    [Fact]
     public async Task A_failing_handler_is_retried_with_backoff_in_process_then_acknowledged()
     {
         var topic = TestTopics.New();

@@ -116,7 +116,7 @@ def publish_task(args):
 
     def xadd(f):
         flat = [x for pair in f.items() for x in pair]
-        return redis.call("XADD", stream, "MAXLEN", "~", "100000", "*", *flat)
+        return redis.call("XADD", stream, "*", *flat)
 
     entry_id = xadd(fields)
     tampered = dict(fields)
