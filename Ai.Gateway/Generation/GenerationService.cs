@@ -137,6 +137,12 @@ public sealed class GenerationService
         {
             errors["schema"] = [schemaError];
         }
+        else if (schemaJson is { } usable && SchemaUsability.Problem(usable) is { } unusable)
+        {
+            // Valid, but no answer could match it, or it refers to something the gateway will not fetch.
+            errors["schema"] = [$"The schema cannot be used: {unusable}"];
+            schema = null;
+        }
 
         var tools = new List<AITool>();
         foreach (var name in request.Tools ?? [])

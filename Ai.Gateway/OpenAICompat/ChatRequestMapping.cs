@@ -191,9 +191,16 @@ public static partial class ChatRequestMapping
                 }
 
                 var schema = definition.Schema!.Value;
-                if (SchemaError(schema) is { } error)
+                if (schema.ValueKind != JsonValueKind.False && SchemaError(schema) is { } error)
                 {
                     errors.Add(new("response_format.json_schema.schema", $"The schema must be a JSON Schema object: {error}"));
+                    return (null, null);
+                }
+
+                // Valid, but no answer could match it, or it refers to something the gateway will not fetch.
+                if (SchemaUsability.Problem(schema) is { } unusable)
+                {
+                    errors.Add(new("response_format.json_schema.schema", $"The schema cannot be used: {unusable}"));
                     return (null, null);
                 }
 
