@@ -1,6 +1,7 @@
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Providers;
@@ -43,7 +44,8 @@ public static class GenerateApi
     public sealed record BatchResponse(IReadOnlyList<BatchItem> Results, int Succeeded, int Failed);
 
     /// <summary>A failed batch item: the status and problem the request alone would have got.</summary>
-    public sealed record ProblemDetailsLite(int Status, string Title, string? Detail, object? Errors);
+    public sealed record ProblemDetailsLite(int Status, string Title, string? Detail, object? Errors,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Code = null);
 
     public static async Task<IResult> Generate(HttpContext http, GenerationService generation, CancellationToken cancellationToken)
     {
@@ -128,7 +130,8 @@ public static class GenerateApi
         GenerateValidationException invalid => new(400, "The request is invalid", null, invalid.Errors),
         InvalidModelOutputException output => new(422, "The model's answer did not match the requested JSON", null, output.Errors),
         AllModelsFailedException { AllRateLimited: true } limited => new(429, "Rate limited", limited.Message, limited.Attempts),
-        AllModelsFailedException { ContentBlocked: true } blocked => new(422, "Blocked by safety filters", blocked.Message, blocked.Attempts),
+        AllModelsFailedException { ContentBlocked: true } blocked => new(422, GatewayProblems.BlockedTitle, blocked.InnerException?.Message, blocked.Attempts, GatewayProblems.ContentBlockedCode),
+        ModelProviderException { Kind: ModelFailureKind.ContentBlocked } block => new(422, GatewayProblems.BlockedTitle, block.Message, new { model = block.Model }, GatewayProblems.ContentBlockedCode),
         AllModelsFailedException failed => new(502, "No model could answer", failed.Message, failed.Attempts),
         GatewayTimeoutException timeout => new(504, "The request timed out", timeout.Message, null),
         ModelProviderException failure => new(502, GatewayProblems.MidStreamTitle, failure.Message, new { model = failure.Model, kind = failure.Kind.ToString() }),

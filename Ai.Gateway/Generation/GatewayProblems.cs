@@ -9,6 +9,10 @@ namespace Ai.Gateway.Generation;
 public static class GatewayProblems
 {
     public const string MidStreamTitle = "The model failed in the middle of its answer";
+    public const string BlockedTitle = "The request was blocked by the model's safety filters";
+
+    /// <summary>The <c>code</c> of every safety block on /v1/generate: the problem, a batch item's error, a stream's error event.</summary>
+    public const string ContentBlockedCode = "content_blocked";
 
     /// <summary>The problem for a failure, or null when the exception is not one the gateway expects.</summary>
     public static IResult? For(Exception exception, HttpContext? http = null) => exception switch
@@ -22,9 +26,15 @@ public static class GatewayProblems
         AllModelsFailedException { AllRateLimited: true } limited => RateLimited(limited, http),
         AllModelsFailedException { ContentBlocked: true } blocked => TypedResults.Problem(
             statusCode: StatusCodes.Status422UnprocessableEntity,
-            title: "The request was blocked by the model's safety filters",
+            title: BlockedTitle,
             detail: blocked.InnerException?.Message,
-            extensions: new Dictionary<string, object?> { ["attempts"] = blocked.Attempts }),
+            extensions: new Dictionary<string, object?> { ["code"] = ContentBlockedCode, ["attempts"] = blocked.Attempts }),
+        // A stream stopped by a safety filter (no fallback once its model answered).
+        ModelProviderException { Kind: ModelFailureKind.ContentBlocked } block => TypedResults.Problem(
+            statusCode: StatusCodes.Status422UnprocessableEntity,
+            title: BlockedTitle,
+            detail: block.Message,
+            extensions: new Dictionary<string, object?> { ["code"] = ContentBlockedCode, ["model"] = block.Model }),
         AllModelsFailedException failed => TypedResults.Problem(
             statusCode: StatusCodes.Status502BadGateway,
             title: "No model could answer",

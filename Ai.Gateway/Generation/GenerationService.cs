@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Prompts;
+using Ai.Gateway.Providers;
 using Ai.Gateway.Tools;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -229,6 +230,13 @@ public sealed class GenerationService
         }
 
         var response = updates.ToChatResponse();
+        if (ContentBlock.Find(response) is { } block)
+        {
+            // Stopped by a safety filter after its first tokens: the same 422 as a unary block, as the last event.
+            var answered = context.Attempts.LastOrDefault(a => a.Outcome == AttemptRecord.Succeeded);
+            throw block.ToException(answered?.Provider ?? "unknown", answered?.Model ?? prepared.Route.Model);
+        }
+
         var output = response.Text;
         JsonElement? data = null;
         if (prepared.WantsJson)

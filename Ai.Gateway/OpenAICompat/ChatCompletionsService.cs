@@ -48,6 +48,13 @@ public sealed class ChatCompletionsService(
         {
             throw new GatewayTimeoutException(options.Value.TotalTimeout);
         }
+        catch (AllModelsFailedException failure) when (failure.ContentBlocked)
+        {
+            // OpenAI's way to say a filter withheld the answer: finish_reason content_filter, no content.
+            return new ChatCompletion(NewId(), Created(), AnsweringModel(context, call.Route.Model),
+                [new ChatCompletionChoice(0, new ChatCompletionAnswer(null, null), ContentFilter)],
+                ChatCompletionUsage.From(context.Usage), Extras(call, context, started));
+        }
     }
 
     /// <summary>
@@ -63,13 +70,42 @@ public sealed class ChatCompletionsService(
         var updates = gateway.GetStreamingResponseAsync(call.Messages, call.Options, total.Token).GetAsyncEnumerator(total.Token);
         await using (updates)
         {
-            if (!await NextAsync(updates, total, cancellationToken))
+            bool opened;
+            var blocked = false;
+            try
             {
-                yield break;
+                opened = await NextAsync(updates, total, cancellationToken);
+            }
+            catch (AllModelsFailedException failure) when (failure.ContentBlocked)
+            {
+                (opened, blocked) = (false, true);
             }
 
             var model = AnsweringModel(context, call.Route.Model);
             ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finishReason = null) => new(id, created, model, [new(delta, finishReason)]);
+
+            if (blocked)
+            {
+                // A blocked prompt, streamed: the same finish_reason content_filter as the unary answer.
+                yield return Chunk(new ChatCompletionDelta { Role = "assistant", Content = "" });
+                var blockedEnd = Chunk(new ChatCompletionDelta(), ContentFilter);
+                if (call.IncludeUsage)
+                {
+                    yield return blockedEnd;
+                    yield return new ChatCompletionChunk(id, created, model, []) { Usage = ChatCompletionUsage.From(context.Usage), Gateway = Extras(call, context, started) };
+                }
+                else
+                {
+                    yield return blockedEnd with { Gateway = Extras(call, context, started) };
+                }
+
+                yield break;
+            }
+
+            if (!opened)
+            {
+                yield break;
+            }
 
             yield return Chunk(new ChatCompletionDelta { Role = "assistant", Content = "" });
             ChatFinishReason? finish = null;
@@ -167,8 +203,10 @@ public sealed class ChatCompletionsService(
     private static string FinishReason(ChatFinishReason? reason, bool calledTools) =>
         calledTools ? "tool_calls"
         : reason == ChatFinishReason.Length ? "length"
-        : reason == ChatFinishReason.ContentFilter ? "content_filter"
+        : reason == ChatFinishReason.ContentFilter ? ContentFilter
         : "stop";
+
+    private const string ContentFilter = "content_filter";
 
     private static string NewId() => "chatcmpl-" + Guid.NewGuid().ToString("N");
 

@@ -52,6 +52,10 @@ public sealed partial class GatewayChatClient(
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
                 Failed(model, ex, failures, context);
+                if (!MayFallBack(ex))
+                {
+                    break;
+                }
             }
         }
 
@@ -80,7 +84,12 @@ public sealed partial class GatewayChatClient(
             catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
             {
                 Failed(model, ex, failures, context);
-                continue;
+                if (MayFallBack(ex))
+                {
+                    continue;
+                }
+
+                break;
             }
 
             await using (stream)
@@ -203,8 +212,15 @@ public sealed partial class GatewayChatClient(
         try
         {
             var result = await call(ClientFor(model));
-            if (result is ChatResponse response && ContentBlock.Find(response) is { } block)
+            // A block is the model's answer, not a failure of the model: the policy decides whether to fall back.
+            // A stream is checked at its first update (a blocked prompt), before anything reached the caller.
+            if ((result switch { ChatResponse response => ContentBlock.Find(response), OpenStream stream => ContentBlock.Find(stream.Current), _ => null }) is { } block)
             {
+                if (result is OpenStream open)
+                {
+                    await open.DisposeAsync();
+                }
+
                 throw block.ToException(provider, model.Id);
             }
 
@@ -258,6 +274,10 @@ public sealed partial class GatewayChatClient(
     }
 
     private long Elapsed(long started) => (long)time.GetElapsedTime(started).TotalMilliseconds;
+
+    // A prompt a safety filter refused goes to the next model only when the operator asked for it.
+    private bool MayFallBack(Exception ex) =>
+        ex is not ModelProviderException { Kind: ModelFailureKind.ContentBlocked } || options.Value.FallbackOnSafetyBlock;
 
     private static bool IsModelFailure(Exception ex, CancellationToken cancellationToken) =>
         !cancellationToken.IsCancellationRequested

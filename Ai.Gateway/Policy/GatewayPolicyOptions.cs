@@ -61,6 +61,12 @@ public sealed class GatewayPolicyOptions
     [Range(typeof(TimeSpan), "00:00:00.500", "01:00:00")]
     public TimeSpan BreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Send a prompt that a model's safety filter blocked on to the next model of its fallback chain. Off by
+    /// default: a prompt one provider refused is not quietly shown to another; the caller gets the block.
+    /// </summary>
+    public bool FallbackOnSafetyBlock { get; set; }
+
     /// <summary>Model ↔ tool round trips allowed in one generation.</summary>
     [Range(1, 50)]
     public int MaxToolIterations { get; set; } = 8;

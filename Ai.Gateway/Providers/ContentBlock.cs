@@ -23,15 +23,20 @@ public sealed record ContentBlock(string Reason, string? Message, bool PromptBlo
             provider, model, ModelFailureKind.ContentBlocked, providerStatus: Reason);
 
     /// <summary>The block a response reports, or null when it finished for any other reason.</summary>
-    public static ContentBlock? Find(ChatResponse response)
+    public static ContentBlock? Find(ChatResponse response) =>
+        Find(response.FinishReason, response.Messages.SelectMany(m => m.Contents));
+
+    /// <summary>The block a stream update reports (its finish reason is ContentFilter), or null.</summary>
+    public static ContentBlock? Find(ChatResponseUpdate update) => Find(update.FinishReason, update.Contents);
+
+    private static ContentBlock? Find(ChatFinishReason? finishReason, IEnumerable<AIContent> contents)
     {
-        if (response.FinishReason != ChatFinishReason.ContentFilter)
+        if (finishReason != ChatFinishReason.ContentFilter)
         {
             return null;
         }
 
-        var error = response.Messages.SelectMany(m => m.Contents).OfType<ErrorContent>()
-            .FirstOrDefault(e => e.Details is PromptBlockedDetails or CandidateBlockedDetails);
+        var error = contents.OfType<ErrorContent>().FirstOrDefault(e => e.Details is PromptBlockedDetails or CandidateBlockedDetails);
         return new ContentBlock(error?.ErrorCode ?? "CONTENT_FILTER", error?.Message, error?.Details == PromptBlockedDetails);
     }
 }

@@ -141,15 +141,18 @@ public sealed class FallbackAndRetryTests(RedisFixture redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_safety_block_is_not_retried_and_falls_back()
+    public async Task A_safety_block_is_not_retried_and_falls_back_only_when_configured()
     {
-        _gemini.EnqueueFor(Id("primary"), FakeReply.Json("""{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":3,"totalTokenCount":3}}"""));
-        _gemini.EnqueueFor(Id("second"), GeminiReplies.Text("safe answer"));
+        await using var gateway = await PolicyGateway.StartAsync(redis, _gemini,
+            [new TestModel("primary", Fallbacks: ["second", "third"]), new TestModel("second"), new TestModel("third")],
+            new Dictionary<string, string?> { ["Gateway:Policy:FallbackOnSafetyBlock"] = "true" });
+        _gemini.EnqueueFor(gateway.Id("primary"), FakeReply.Json("""{"promptFeedback":{"blockReason":"SAFETY"},"usageMetadata":{"promptTokenCount":3,"totalTokenCount":3}}"""));
+        _gemini.EnqueueFor(gateway.Id("second"), GeminiReplies.Text("safe answer"));
 
-        var (response, body) = await _gateway.GenerateAsync(new { input = "Hi" });
+        var (response, body) = await gateway.GenerateAsync(new { input = "Hi" });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal([Id("primary"), Id("second")], RequestedModels());
+        Assert.Equal([gateway.Id("primary"), gateway.Id("second")], RequestedModels());
         Assert.Equal("ContentBlocked", body.GetProperty("attempts")[0].GetProperty("kind").GetString());
     }
 
