@@ -295,6 +295,11 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
                 return HealthCheckResult.Unhealthy(problem, subscription.LastError, data);
             }
 
+            if (subscription.GetDegradation() is { } degradation)
+            {
+                degraded.Add(degradation);
+            }
+
             if (subscription.IsCircuitOpen)
             {
                 degraded.Add($"the circuit breaker of '{subscription.Topic}' (group '{subscription.Group}') is open");
@@ -307,7 +312,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         }
 
         return degraded.Count > 0
-            ? HealthCheckResult.Degraded(string.Join("; ", degraded), data: data)
+            ? HealthCheckResult.Degraded(string.Join("; ", degraded), _subscriptions.Keys.Select(s => s.LastError).FirstOrDefault(e => e is not null), data)
             : HealthCheckResult.Healthy($"Redis answered in {latency.TotalMilliseconds:F1} ms; {_subscriptions.Count} consumer loop(s) running.", data);
     }
 

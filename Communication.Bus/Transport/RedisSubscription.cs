@@ -33,6 +33,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly RedisKey _dlq;
     private readonly RedisChannel _notifyChannel;
     private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _loopPipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
     private readonly SemaphoreSlim _slotFreed = new(0, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
@@ -58,6 +59,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private bool _acking;
     private volatile bool _stopping;
     private volatile bool _faulted;
+    private volatile bool _recreateGroup;
     private int _disposed;
 
     public RedisSubscription(
@@ -80,6 +82,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _tags = [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
         _onNotify = (_, _) => Wake();
         _pipeline = BuildPipeline();
+        _loopPipeline = BuildLoopPipeline();
     }
 
     public string Topic { get; }
@@ -104,17 +107,17 @@ internal sealed class RedisSubscription : IBusSubscription
         Log.Subscribed(_logger, Topic, Group, Consumer);
     }
 
-    /// <summary>A reason the loop is unhealthy, or <see langword="null"/>.</summary>
+    /// <summary>Why the loop is degraded (failing and retrying with backoff), or <see langword="null"/>.</summary>
+    public string? GetDegradation() => LastError is { } error && !_faulted
+        ? $"the consumer loop of '{Topic}' (group '{Group}') is failing and retrying: {error.Message}"
+        : null;
+
+    /// <summary>A reason the loop is unhealthy (stopped or stalled), or <see langword="null"/>.</summary>
     public string? GetProblem()
     {
         if (_faulted)
         {
             return $"The consumer loop of '{Topic}' (group '{Group}') has stopped unexpectedly.";
-        }
-
-        if (LastError is { } error)
-        {
-            return $"The consumer loop of '{Topic}' (group '{Group}') is failing: {error.Message}";
         }
 
         var stall = TimeSpan.FromTicks(Math.Max(_options.PollInterval.Ticks * 5, TimeSpan.FromSeconds(30).Ticks));
@@ -277,123 +280,153 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
+    /// <summary>
+    /// Runs <see cref="ReadOnceAsync"/> until stopped. Every failure of an iteration (connection drop, NOGROUP,
+    /// LOADING, READONLY, a failed group re-creation, ...) is retried by <see cref="_loopPipeline"/> with
+    /// exponential backoff for as long as it takes; meanwhile <see cref="LastError"/> is set and the health check
+    /// reports Degraded. Only a bug outside that pipeline can end the loop (<see cref="_faulted"/>: Unhealthy).
+    /// </summary>
     private async Task RunLoopAsync()
     {
         var stop = _stopReading.Token;
-        var claimInterval = TimeSpan.FromTicks(Math.Max(_options.ClaimIdleTime.Ticks / 2, TimeSpan.FromMilliseconds(20).Ticks));
-        var lastClaim = 0L; // claim at once on start: recovers entries left by crashed consumers
-        RedisValue claimCursor = "0-0";
-        var errorDelay = TimeSpan.FromMilliseconds(100);
+        var state = new LoopState(TimeSpan.FromTicks(Math.Max(_options.ClaimIdleTime.Ticks / 2, TimeSpan.FromMilliseconds(20).Ticks)));
         try
         {
             while (!stop.IsCancellationRequested)
             {
-                var taken = 0;
-                try
-                {
-                    Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
-                    var pause = Volatile.Read(ref _pausedUntil) - Stopwatch.GetTimestamp();
-                    if (pause > 0)
-                    {
-                        await Task.Delay(TimeSpan.FromSeconds(Math.Min((double)pause / Stopwatch.Frequency, _options.PollInterval.TotalSeconds)), RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
-                        continue;
-                    }
-
-                    while ((taken = TakeSlots(_batchSize)) == 0)
-                    {
-                        await _slotFreed.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false);
-                        Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
-                    }
-
-                    var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
-                    if (lastClaim == 0 || Stopwatch.GetElapsedTime(lastClaim) >= claimInterval)
-                    {
-                        lastClaim = Stopwatch.GetTimestamp();
-                        var claimed = await ReclaimAsync(claimCursor, taken).ConfigureAwait(false);
-                        claimCursor = claimed.Cursor;
-                        batch.AddRange(claimed.Entries);
-                    }
-
-                    if (batch.Count < taken)
-                    {
-                        var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken - batch.Count).ConfigureAwait(false);
-                        foreach (var entry in entries)
-                        {
-                            batch.Add((entry, 1));
-                        }
-                    }
-
-                    // Every entry of the batch now owns one slot (released when its processing completes).
-                    taken -= batch.Count;
-                    if (taken > 0)
-                    {
-                        ReleaseSlots(taken);
-                        taken = 0;
-                    }
-
-                    if (batch.Count > 0)
-                    {
-                        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
-                        Track(batch);
-
-                        // The checks without I/O run here; the admission script and the handlers then run beside
-                        // the loop, which goes on reading while slots are free.
-                        _ = ProcessBatchAsync(batch);
-                    }
-
-                    LastError = null;
-                    errorDelay = TimeSpan.FromMilliseconds(100);
-                    if (batch.Count == 0)
-                    {
-                        var untilClaim = claimInterval - Stopwatch.GetElapsedTime(lastClaim);
-                        var wait = untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval;
-                        if (Stopwatch.GetTimestamp() < Volatile.Read(ref _fastPollUntil) && FastPollDelay < wait)
-                        {
-                            wait = FastPollDelay;
-                        }
-
-                        await _wake.WaitAsync(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
-                    }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (RedisServerException ex) when (ex.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
-                {
-                    // The stream or group was deleted under us: recreate it and go on.
-                    LastError = ex;
-                    await EnsureGroupAsync().ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    LastError = ex;
-                    Log.LoopError(_logger, ex, Topic, Group, errorDelay);
-                    try
-                    {
-                        await Task.Delay(errorDelay, RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-
-                    errorDelay = errorDelay * 2 < MaxErrorDelay ? errorDelay * 2 : MaxErrorDelay;
-                }
-                finally
-                {
-                    if (taken > 0)
-                    {
-                        ReleaseSlots(taken);
-                    }
-                }
+                await _loopPipeline.ExecuteAsync(
+                    static (state, token) => new ValueTask(state.Self.ReadOnceAsync(state.Loop, token)),
+                    (Self: this, Loop: state),
+                    stop).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
         catch (Exception ex)
         {
             _faulted = true;
             LastError = ex;
             Log.LoopError(_logger, ex, Topic, Group, TimeSpan.Zero);
+        }
+    }
+
+    private ResiliencePipeline BuildLoopPipeline() => new ResiliencePipelineBuilder { TimeProvider = RedisMessageBus.LoopClock }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || !_stopReading.IsCancellationRequested),
+            MaxRetryAttempts = int.MaxValue,
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = MaxErrorDelay,
+            OnRetry = args =>
+            {
+                var ex = args.Outcome.Exception!;
+                LastError = ex;
+                if (ex is RedisServerException server && server.Message.StartsWith("NOGROUP", StringComparison.Ordinal))
+                {
+                    // The stream or group was deleted under us: the next attempt re-creates it (and is retried too).
+                    _recreateGroup = true;
+                }
+
+                Log.LoopError(_logger, ex, Topic, Group, args.RetryDelay);
+                return default;
+            },
+        })
+        .Build();
+
+    private sealed class LoopState(TimeSpan claimInterval)
+    {
+        public TimeSpan ClaimInterval { get; } = claimInterval;
+
+        /// <summary>0: claim at once on start (recovers entries left by crashed consumers).</summary>
+        public long LastClaim { get; set; }
+
+        public RedisValue ClaimCursor { get; set; } = "0-0";
+    }
+
+    /// <summary>One iteration of the consumer loop: wait for a slot, reclaim or read a batch, dispatch it, or wait.</summary>
+    private async Task ReadOnceAsync(LoopState state, CancellationToken stop)
+    {
+        var taken = 0;
+        try
+        {
+            Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
+            if (_recreateGroup)
+            {
+                await EnsureGroupAsync().ConfigureAwait(false);
+                _recreateGroup = false;
+            }
+
+            var pause = Volatile.Read(ref _pausedUntil) - Stopwatch.GetTimestamp();
+            if (pause > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min((double)pause / Stopwatch.Frequency, _options.PollInterval.TotalSeconds)), RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
+                return;
+            }
+
+            while ((taken = TakeSlots(_batchSize)) == 0)
+            {
+                await _slotFreed.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false);
+                Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
+            }
+
+            var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
+            if (state.LastClaim == 0 || Stopwatch.GetElapsedTime(state.LastClaim) >= state.ClaimInterval)
+            {
+                state.LastClaim = Stopwatch.GetTimestamp();
+                var claimed = await ReclaimAsync(state.ClaimCursor, taken).ConfigureAwait(false);
+                state.ClaimCursor = claimed.Cursor;
+                batch.AddRange(claimed.Entries);
+            }
+
+            if (batch.Count < taken)
+            {
+                var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken - batch.Count).ConfigureAwait(false);
+                foreach (var entry in entries)
+                {
+                    batch.Add((entry, 1));
+                }
+            }
+
+            // Every entry of the batch now owns one slot (released when its processing completes).
+            taken -= batch.Count;
+            if (taken > 0)
+            {
+                ReleaseSlots(taken);
+                taken = 0;
+            }
+
+            if (batch.Count > 0)
+            {
+                Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+                Track(batch);
+
+                // The checks without I/O run here; the admission script and the handlers then run beside
+                // the loop, which goes on reading while slots are free.
+                _ = ProcessBatchAsync(batch);
+            }
+
+            LastError = null;
+            if (batch.Count == 0)
+            {
+                var untilClaim = state.ClaimInterval - Stopwatch.GetElapsedTime(state.LastClaim);
+                var wait = untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval;
+                if (Stopwatch.GetTimestamp() < Volatile.Read(ref _fastPollUntil) && FastPollDelay < wait)
+                {
+                    wait = FastPollDelay;
+                }
+
+                await _wake.WaitAsync(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (taken > 0)
+            {
+                ReleaseSlots(taken);
+            }
         }
     }
 
