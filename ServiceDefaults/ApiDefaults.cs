@@ -31,6 +31,7 @@ public static class ApiDefaults
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
+        builder.Services.AddExceptionHandler<StoreUnavailableExceptionHandler>();
         builder.AddApiKeyAuthentication();
 
         builder.Services.AddSingleton(limits);
