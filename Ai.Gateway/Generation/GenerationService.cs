@@ -183,6 +183,11 @@ public sealed class GenerationService
         try
         {
             var response = await _pipeline.GetResponseAsync(prepared.Messages, prepared.Options, total.Token);
+            if (ToolBudgetExhausted(response))
+            {
+                return Result(prepared, context, response, LastText(response), null, started, ToolBudgetExhaustedReason);
+            }
+
             var output = response.Text;
             JsonElement? data = null;
             if (prepared.WantsJson)
@@ -237,6 +242,13 @@ public sealed class GenerationService
             throw block.ToException(answered?.Provider ?? "unknown", answered?.Model ?? prepared.Route.Model);
         }
 
+        if (ToolBudgetExhausted(response))
+        {
+            yield return new GenerateStreamEvent(GenerateStreamEvent.Done,
+                Result: Result(prepared, context, response, LastText(response), null, started, ToolBudgetExhaustedReason));
+            yield break;
+        }
+
         var output = response.Text;
         JsonElement? data = null;
         if (prepared.WantsJson)
@@ -266,7 +278,22 @@ public sealed class GenerationService
             : throw new InvalidModelOutputException(repaired.Text, repairedErrors);
     }
 
-    private GenerateResponse Result(Prepared prepared, GatewayCallContext context, ChatResponse response, string output, JsonElement? data, long started) => new(
+    /// <summary>The finish reason of an answer whose model still wanted tools when <see cref="GatewayPolicyOptions.MaxToolIterations"/> ran out.</summary>
+    public const string ToolBudgetExhaustedReason = "tool_budget_exhausted";
+
+    // The function-invocation layer stops after its last round and returns the model's unanswered calls.
+    private static bool ToolBudgetExhausted(ChatResponse response)
+    {
+        var answered = response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Select(r => r.CallId).ToHashSet(StringComparer.Ordinal);
+        return response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Any(c => !answered.Contains(c.CallId));
+    }
+
+    // The last thing the model said in words: earlier rounds' texts were steps on the way, not the answer.
+    private static string LastText(ChatResponse response) =>
+        response.Messages.LastOrDefault(m => m.Role == ChatRole.Assistant && m.Text.Length > 0)?.Text ?? "";
+
+    private GenerateResponse Result(Prepared prepared, GatewayCallContext context, ChatResponse response, string output, JsonElement? data, long started,
+        string? finishReason = null) => new(
         output,
         data,
         context.AnsweredBy ?? response.ModelId ?? prepared.Route.Model,
@@ -274,7 +301,7 @@ public sealed class GenerationService
         context.Fallbacks,
         context.Usage,
         decimal.Round(context.CostUsd, 8),
-        response.FinishReason?.Value,
+        finishReason ?? response.FinishReason?.Value,
         (long)_time.GetElapsedTime(started).TotalMilliseconds,
         new RouteInfo(prepared.Route.Model, prepared.Route.Reason),
         ToolCalls(response));

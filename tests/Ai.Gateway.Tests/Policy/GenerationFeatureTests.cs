@@ -213,17 +213,38 @@ public sealed class GenerationFeatureTests(RedisFixture redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_model_that_keeps_calling_tools_is_stopped_after_the_configured_rounds()
+    public async Task A_model_that_keeps_calling_tools_is_stopped_after_the_configured_rounds_with_its_last_text_and_a_finish_reason_that_says_so()
     {
         await using var gateway = await PolicyGateway.StartAsync(redis, _gemini, [new TestModel("loopy")],
             new Dictionary<string, string?> { ["Gateway:Policy:MaxToolIterations"] = "3" });
-        _gemini.DefaultReply = GeminiReplies.Parts(GeminiReplies.CallPart("echo", new System.Text.Json.Nodes.JsonObject { ["message"] = "again" }));
+        _gemini.DefaultReply = GeminiReplies.Parts(GeminiReplies.TextPart("Checking once more."), GeminiReplies.CallPart("echo", new System.Text.Json.Nodes.JsonObject { ["message"] = "again" }));
 
         var (response, body) = await gateway.GenerateAsync(new { input = "loop", tools = new[] { "echo" } });
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.InRange(_gemini.Requests.Count(r => r.Model == gateway.Id("loopy")), 3, 4);
         Assert.InRange(body.GetProperty("toolCalls").GetArrayLength(), 1, 4);
+        Assert.Equal("tool_budget_exhausted", body.GetProperty("finishReason").GetString());
+        Assert.Equal("Checking once more.", body.GetProperty("output").GetString());
+    }
+
+    [Fact]
+    public async Task A_streamed_generation_that_runs_out_of_tool_rounds_says_so_in_its_done_event()
+    {
+        await using var gateway = await PolicyGateway.StartAsync(redis, _gemini, [new TestModel("loopy")],
+            new Dictionary<string, string?> { ["Gateway:Policy:MaxToolIterations"] = "2" });
+        _gemini.DefaultReply = GeminiReplies.Stream([GeminiReplies.Response(
+            [GeminiReplies.TextPart("Checking once more."), GeminiReplies.CallPart("echo", new System.Text.Json.Nodes.JsonObject { ["message"] = "again" })],
+            usage: GeminiReplies.Usage(3, 3))]);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/generate") { Content = JsonContent.Create(new { input = "loop", tools = new[] { "echo" }, stream = true }) };
+        using var response = await gateway.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        var done = Assert.Single(text.Split("\n\n", StringSplitOptions.RemoveEmptyEntries), e => e.StartsWith("event: done", StringComparison.Ordinal));
+        var result = JsonDocument.Parse(done[(done.IndexOf("data: ", StringComparison.Ordinal) + 6)..]).RootElement;
+        Assert.Equal("tool_budget_exhausted", result.GetProperty("finishReason").GetString());
+        Assert.Equal("Checking once more.", result.GetProperty("output").GetString());
     }
 
     [Fact]
