@@ -6,7 +6,7 @@ namespace Ai.Gateway.Tools.BuiltIn;
 
 /// <summary>A host of <c>http_get</c> resolved to an address it may not reach.</summary>
 internal sealed class NonPublicAddressException(string host)
-    : IOException($"The host '{host}' resolves to a loopback or private address; list it in Tools:HttpGet:AllowedPrivateHosts to allow it.")
+    : IOException($"The host '{host}' resolves to a loopback or private address; list it (with its port unless 80/443) in Tools:HttpGet:AllowedPrivateHosts to allow it.")
 {
     public string Host { get; } = host;
 }
@@ -25,7 +25,7 @@ internal sealed class GuardedConnector(IOptionsMonitor<HttpGetToolOptions> optio
             ? [literal]
             : await Dns.GetHostAddressesAsync(host, cancellationToken);
 
-        if (!HostAllowList.MayBePrivate(options.CurrentValue, host) && addresses.Any(HostAllowList.IsNonPublic))
+        if (!HostAllowList.MayBePrivate(options.CurrentValue, host, context.DnsEndPoint.Port) && addresses.Any(HostAllowList.IsNonPublic))
         {
             throw new NonPublicAddressException(host);
         }

@@ -68,9 +68,11 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
             throw new ToolArgumentException("/url", "The URL may not carry credentials.");
         }
 
-        if (!HostAllowList.IsAllowed(settings, uri.IdnHost))
+        if (!HostAllowList.IsAllowed(settings, uri.IdnHost, uri.Port))
         {
-            throw new ToolArgumentException("/url", $"The host '{uri.IdnHost}' is not on the allow-list (Tools:HttpGet:AllowedHosts).");
+            throw new ToolArgumentException("/url", uri.Port is 80 or 443
+                ? $"The host '{uri.IdnHost}' is not on the allow-list (Tools:HttpGet:AllowedHosts)."
+                : $"The host '{uri.IdnHost}' on port {uri.Port} is not on the allow-list (Tools:HttpGet:AllowedHosts; an entry without a port allows only 80 and 443).");
         }
 
         var timeout = TimeSpan.FromSeconds(settings.TimeoutSeconds);
@@ -121,8 +123,8 @@ public sealed class HttpGetTool(IHttpClientFactory httpClients, IOptionsMonitor<
             throw new ToolException("Refused a redirect from https to http.");
         }
 
-        var sameHost = string.Equals(next.IdnHost, current.IdnHost, StringComparison.OrdinalIgnoreCase);
-        return sameHost || HostAllowList.IsAllowed(settings, next.IdnHost)
+        var sameHost = string.Equals(next.IdnHost, current.IdnHost, StringComparison.OrdinalIgnoreCase) && next.Port == current.Port;
+        return sameHost || HostAllowList.IsAllowed(settings, next.IdnHost, next.Port)
             ? next
             : throw new ToolException($"Refused a redirect to '{next.IdnHost}': the host is not on the allow-list.");
     }

@@ -9,13 +9,17 @@ public sealed class HttpGetToolOptions : IValidatableObject
     public const string SectionName = "Tools:HttpGet";
 
     /// <summary>
-    /// Host names the tool may fetch from (exact, or <c>*.example.com</c> for its subdomains). Empty: the
-    /// tool refuses every URL. A host that resolves to a loopback, private or link-local address is
-    /// refused unless it is also in <see cref="AllowedPrivateHosts"/>.
+    /// Host names the tool may fetch from (exact, or <c>*.example.com</c> for its subdomains), each with an
+    /// optional port (<c>example.com:8443</c>, <c>[2001:db8::1]:8080</c>); without a port only 80 and 443.
+    /// Empty: the tool refuses every URL. A host that resolves to a loopback, private or link-local address
+    /// is refused unless it is also in <see cref="AllowedPrivateHosts"/>.
     /// </summary>
     public List<string> AllowedHosts { get; set; } = [];
 
-    /// <summary>Hosts (exact names or IP literals) that may resolve to non-public addresses, e.g. an internal service.</summary>
+    /// <summary>
+    /// Hosts (exact names or IP literals, optional <c>:port</c>; without a port only 80 and 443) that may resolve
+    /// to non-public addresses, e.g. an internal service: <c>127.0.0.1:8080</c> opens that one local port.
+    /// </summary>
     public List<string> AllowedPrivateHosts { get; set; } = [];
 
     /// <summary>Most body bytes returned; a longer body is cut and reported as truncated. Default 256 KiB.</summary>
@@ -36,14 +40,12 @@ public sealed class HttpGetToolOptions : IValidatableObject
         {
             foreach (var entry in list.Where(e => !IsHostPattern(e)))
             {
-                yield return new ValidationResult($"Tools:HttpGet:{name} entry '{entry}' is not a host name (no scheme, port or path).", [name]);
+                yield return new ValidationResult($"Tools:HttpGet:{name} entry '{entry}' is not a host name with an optional port (no scheme or path).", [name]);
             }
         }
     }
 
-    private static bool IsHostPattern(string? entry) =>
-        !string.IsNullOrWhiteSpace(entry)
-        && Uri.CheckHostName(entry.StartsWith("*.", StringComparison.Ordinal) ? entry[2..] : entry.Trim('[', ']')) != UriHostNameType.Unknown;
+    private static bool IsHostPattern(string? entry) => HostAllowList.TryParse(entry, out _, out _);
 }
 
 [OptionsValidator]

@@ -52,7 +52,7 @@ public sealed class HttpGetToolTests : IAsyncLifetime
     [Fact]
     public async Task Refuses_an_allowed_host_that_resolves_to_a_loopback_address()
     {
-        var outcome = await GetAsync("/hello", settings: new() { ["Tools:HttpGet:AllowedHosts:0"] = "127.0.0.1" }, allowLoopback: false);
+        var outcome = await GetAsync("/hello", settings: new() { ["Tools:HttpGet:AllowedHosts:0"] = $"127.0.0.1:{_server.Port}" }, allowLoopback: false);
 
         Assert.Equal(ToolInvocationStatus.InvalidArguments, outcome.Status);
         Assert.Contains("loopback or private address", Assert.Single(outcome.Errors).Message, StringComparison.Ordinal);
@@ -153,6 +153,39 @@ public sealed class HttpGetToolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_private_host_allowed_without_a_port_opens_only_ports_80_and_443()
+    {
+        var outcome = await GetAsync("/hello", settings: new() { ["Tools:HttpGet:AllowedPrivateHosts:0"] = "127.0.0.1" });
+
+        Assert.Equal(ToolInvocationStatus.InvalidArguments, outcome.Status);
+        Assert.Contains($"on port {_server.Port} is not on the allow-list", Assert.Single(outcome.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_allowed_host_with_another_port_is_refused()
+    {
+        var outcome = await GetAsync("/hello", settings: new() { ["Tools:HttpGet:AllowedPrivateHosts:0"] = $"127.0.0.1:{(_server.Port == 65535 ? 1 : _server.Port + 1)}" });
+
+        Assert.Equal(ToolInvocationStatus.InvalidArguments, outcome.Status);
+        Assert.Contains("not on the allow-list", Assert.Single(outcome.Errors).Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("64:ff9b::a00:1", true)]
+    [InlineData("64:ff9b::808:808", true)]
+    [InlineData("64:ff9b:1::a00:1", true)]
+    [InlineData("2002:c0a8:101::1", true)]
+    [InlineData("2001:db8::1", true)]
+    [InlineData("192.0.2.1", true)]
+    [InlineData("198.51.100.7", true)]
+    [InlineData("203.0.113.9", true)]
+    [InlineData("::ffff:10.0.0.1", true)]
+    [InlineData("2606:4700:4700::1111", false)]
+    [InlineData("8.8.8.8", false)]
+    public void Translator_relay_and_documentation_ranges_are_not_public(string address, bool nonPublic) =>
+        Assert.Equal(nonPublic, HostAllowList.IsNonPublic(System.Net.IPAddress.Parse(address)));
+
+    [Fact]
     public async Task A_refused_connection_is_a_failure_that_names_no_address()
     {
         var closedPort = _server.Port;
@@ -167,7 +200,8 @@ public sealed class HttpGetToolTests : IAsyncLifetime
 
     [Theory]
     [InlineData("Tools:HttpGet:AllowedHosts:0", "https://example.com", "is not a host name")]
-    [InlineData("Tools:HttpGet:AllowedPrivateHosts:0", "10.0.0.1:8080", "is not a host name")]
+    [InlineData("Tools:HttpGet:AllowedPrivateHosts:0", "10.0.0.1:99999", "is not a host name")]
+    [InlineData("Tools:HttpGet:AllowedHosts:0", "example.com/path", "is not a host name")]
     [InlineData("Tools:HttpGet:MaxBytes", "0", "MaxBytes")]
     [InlineData("Tools:HttpGet:MaxRedirects", "50", "MaxRedirects")]
     public void Misconfiguration_is_refused_with_a_message_that_names_the_setting(string key, string value, string expected)
@@ -190,7 +224,8 @@ public sealed class HttpGetToolTests : IAsyncLifetime
         var defaults = new Dictionary<string, string?> { ["Tools:HttpGet:AllowedHosts:0"] = "example.com" };
         if (allowLoopback)
         {
-            defaults["Tools:HttpGet:AllowedPrivateHosts:0"] = "127.0.0.1";
+            // A private host is allowed with its port: a bare host would mean ports 80 and 443 only.
+            defaults["Tools:HttpGet:AllowedPrivateHosts:0"] = $"127.0.0.1:{Math.Max(new Uri(url).Port, 1)}";
         }
 
         builder.Configuration.AddInMemoryCollection(defaults);
