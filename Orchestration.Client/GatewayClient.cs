@@ -12,11 +12,11 @@ public sealed class GatewayClient(HttpClient http)
     /// <summary>The HttpClient the client sends with.</summary>
     public HttpClient Http { get; } = http ?? throw new ArgumentNullException(nameof(http));
 
-    /// <summary>The model catalog: providers, prices, limits, fallbacks, circuit and shared bucket now (<c>GET /v1/models</c>).</summary>
+    /// <summary>The model catalog: providers, prices, limits, fallbacks, circuit and shared bucket now (<c>GET /v1/gateway/models</c>).</summary>
     /// <param name="cancellationToken">Cancels the call.</param>
     public async Task<ModelCatalog> GetModelsAsync(CancellationToken cancellationToken = default)
     {
-        using var response = await Http.GetAsync("v1/models", cancellationToken).ConfigureAwait(false);
+        using var response = await Http.GetAsync("v1/gateway/models", cancellationToken).ConfigureAwait(false);
         return await ApiJson.ReadAsync<ModelCatalog>(response, cancellationToken).ConfigureAwait(false);
     }
 

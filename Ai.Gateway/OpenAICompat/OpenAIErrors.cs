@@ -34,6 +34,9 @@ public sealed class ChatRequestException(IReadOnlyList<FieldError> errors)
 public static class OpenAIErrors
 {
     public const string Route = "/v1/chat/completions";
+
+    /// <summary>The OpenAI-shaped routes whose problems carry OpenAI's <c>error</c> object.</summary>
+    private static readonly string[] Routes = [Route, "/v1/models"];
     public const string Key = "error";
 
     public const string InvalidValue = "invalid_value";
@@ -43,18 +46,35 @@ public static class OpenAIErrors
     public const string ModelNotFound = "model_not_found";
 
     /// <summary>400 naming the first offending field in <c>error.param</c>, every field in <c>errors</c>.</summary>
+    /// <remarks>An unknown model is 404 <c>model_not_found</c>, as OpenAI answers it, whatever else is wrong.</remarks>
     public static ProblemHttpResult Invalid(IReadOnlyList<FieldError> errors)
     {
-        var first = errors[0];
+        var notFound = errors.FirstOrDefault(e => e.Code == ModelNotFound);
+        var first = notFound ?? errors[0];
+        var status = notFound is null ? StatusCodes.Status400BadRequest : StatusCodes.Status404NotFound;
         return TypedResults.Problem(
-            statusCode: StatusCodes.Status400BadRequest,
-            title: "The request is invalid",
+            statusCode: status,
+            title: notFound is null ? "The request is invalid" : "The model does not exist",
             detail: first.Message,
             extensions: new Dictionary<string, object?>
             {
                 ["errors"] = errors.GroupBy(e => e.Param).ToDictionary(g => g.Key, g => g.Select(e => e.Message).ToArray()),
-                [Key] = new OpenAIError(first.Message, TypeFor(400), first.Param, first.Code),
+                [Key] = new OpenAIError(first.Message, TypeFor(status), first.Param, first.Code),
             });
+    }
+
+    /// <summary>
+    /// 404 with OpenAI's <c>model_not_found</c> (what OpenAI answers for a model that does not exist), naming the
+    /// models there are.
+    /// </summary>
+    public static ProblemHttpResult ModelNotFoundProblem(string model, ModelCatalog catalog, string? param = "model")
+    {
+        var message = $"The model '{model}' does not exist. Use 'auto' or one of: {string.Join(", ", catalog.Models.Select(m => m.Id))}.";
+        return TypedResults.Problem(
+            statusCode: StatusCodes.Status404NotFound,
+            title: "The model does not exist",
+            detail: message,
+            extensions: new Dictionary<string, object?> { [Key] = new OpenAIError(message, TypeFor(StatusCodes.Status404NotFound), param, ModelNotFound) });
     }
 
     /// <summary>Fields of a body that did not read (unknown field, wrong type) as a 400.</summary>
@@ -101,7 +121,7 @@ public static class OpenAIErrors
     /// </summary>
     public static void AddTo(ProblemDetailsContext context)
     {
-        if (!context.HttpContext.Request.Path.StartsWithSegments(Route, StringComparison.OrdinalIgnoreCase)
+        if (!Routes.Any(route => context.HttpContext.Request.Path.StartsWithSegments(route, StringComparison.OrdinalIgnoreCase))
             || context.ProblemDetails.Extensions.ContainsKey(Key))
         {
             return;

@@ -11,7 +11,7 @@ namespace Ai.Gateway.Policy;
 /// <summary>
 /// One Polly pipeline per model, outermost first: retry (transient failures only, honouring the
 /// provider's RetryInfo / Retry-After, never past <see cref="GatewayPolicyOptions.MaxRetryDelay"/>)
-/// → circuit breaker (opens on a model that keeps failing; its state is shown by GET /v1/models)
+/// → circuit breaker (opens on a model that keeps failing; its state is shown by GET /v1/gateway/models)
 /// → attempt timeout.
 /// </summary>
 public sealed class ModelResilience(IOptions<GatewayPolicyOptions> options, TimeProvider time)

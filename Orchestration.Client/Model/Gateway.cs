@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Orchestration.Client;
 
-/// <summary>The gateway's model catalog with live state (<c>GET /v1/models</c>).</summary>
+/// <summary>The gateway's model catalog with live state (<c>GET /v1/gateway/models</c>).</summary>
 public sealed record ModelCatalog
 {
     /// <summary>The model used when a request names none.</summary>

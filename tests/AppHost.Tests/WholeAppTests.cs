@@ -42,7 +42,7 @@ public sealed class WholeAppTests(AppHostFixture fixture)
     {
         using var client = fixture.CreateClient("ai-gateway", withKey: true);
 
-        var catalog = await client.GetFromJsonAsync<JsonElement>("/v1/models", TestContext.Current.CancellationToken);
+        var catalog = await client.GetFromJsonAsync<JsonElement>("/v1/gateway/models", TestContext.Current.CancellationToken);
 
         Assert.NotEmpty(catalog.GetProperty("models").EnumerateArray());
     }

@@ -39,15 +39,29 @@ public sealed class GatewayBasicsTests(GatewayBasicsFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task Models_with_the_key_lists_the_configured_catalog()
+    public async Task The_gateway_view_of_the_models_lists_the_configured_catalog()
     {
         using var client = fixture.Factory.CreateAuthorizedClient();
 
-        var catalog = await client.GetFromJsonAsync<JsonElement>("/v1/models", TestContext.Current.CancellationToken);
+        var catalog = await client.GetFromJsonAsync<JsonElement>("/v1/gateway/models", TestContext.Current.CancellationToken);
 
         var ids = catalog.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
         Assert.Contains("gemini-3.5-flash", ids);
         Assert.Contains(catalog.GetProperty("defaultModel").GetString(), ids);
+    }
+
+    [Fact]
+    public async Task Models_is_openai_s_list_shape()
+    {
+        using var client = fixture.Factory.CreateAuthorizedClient();
+
+        var list = await client.GetFromJsonAsync<JsonElement>("/v1/models", TestContext.Current.CancellationToken);
+
+        Assert.Equal("list", list.GetProperty("object").GetString());
+        var model = list.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "gemini-3.5-flash");
+        Assert.Equal("model", model.GetProperty("object").GetString());
+        Assert.Equal("gemini", model.GetProperty("owned_by").GetString());
+        Assert.Equal(JsonValueKind.Number, model.GetProperty("created").ValueKind);
     }
 
     [Theory]

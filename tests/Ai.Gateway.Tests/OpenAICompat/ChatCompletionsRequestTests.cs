@@ -43,7 +43,6 @@ public sealed class ChatCompletionsRequestTests(RedisFixture redis) : IAsyncLife
         { $$$"""{"messages":[{{{User}}},{{{AskedForWeather}}},{"role":"tool","tool_call_id":"call-1"}]}""", "messages[2].content" },
         { $$$"""{"messages":[{{{User}}},{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{oops"}}]}]}""", "messages[1].tool_calls[0].function.arguments" },
         { $$$"""{"messages":[{{{User}}},{"role":"assistant","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{}"}}]}]}""", "messages[1].tool_calls[0].id" },
-        { $$$"""{"messages":[{{{User}}}],"model":"no-such-model"}""", "model" },
         { $$$"""{"messages":[{{{User}}}],"temperature":3}""", "temperature" },
         { $$$"""{"messages":[{{{User}}}],"temperature":"warm"}""", "temperature" },
         { $$$"""{"messages":[{{{User}}}],"max_tokens":0}""", "max_tokens" },

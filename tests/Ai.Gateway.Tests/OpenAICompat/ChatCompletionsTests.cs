@@ -215,12 +215,13 @@ public sealed class ChatCompletionsTests(RedisFixture redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_unknown_model_is_a_400_naming_the_model()
+    public async Task An_unknown_model_is_404_model_not_found_as_openai_answers_it()
     {
         var error = await Assert.ThrowsAsync<ClientResultException>(() =>
             OpenAISdk.ChatClient(_gateway, "no-such-model").CompleteChatAsync([new UserChatMessage("Hi")], cancellationToken: Cancel));
 
-        Assert.Equal(400, error.Status);
+        Assert.Equal(404, error.Status);
+        Assert.Equal("not_found_error", OpenAISdk.Raw(error).GetProperty("error").GetProperty("type").GetString());
         var body = OpenAISdk.Raw(error).GetProperty("error");
         Assert.Equal("model", body.GetProperty("param").GetString());
         Assert.Equal("model_not_found", body.GetProperty("code").GetString());

@@ -118,7 +118,7 @@ public sealed class LimitsAndBreakerTests(RedisFixture redis) : IAsyncLifetime
         await using var gateway = await PolicyGateway.StartAsync(redis, _gemini, [new TestModel("shown", Burst: 5, Qps: 0.001, DailyLimit: 100)]);
         await gateway.GenerateAsync(new { input = "spend one" });
 
-        var models = await gateway.Client.GetFromJsonAsync<JsonElement>("/v1/models", TestContext.Current.CancellationToken);
+        var models = await gateway.Client.GetFromJsonAsync<JsonElement>("/v1/gateway/models", TestContext.Current.CancellationToken);
 
         var model = models.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == gateway.Id("shown"));
         Assert.Equal("gemini", model.GetProperty("servedBy").GetString());
@@ -129,7 +129,7 @@ public sealed class LimitsAndBreakerTests(RedisFixture redis) : IAsyncLifetime
 
     private static async Task<string?> CircuitOf(PolicyGateway gateway, string name)
     {
-        var models = await gateway.Client.GetFromJsonAsync<JsonElement>("/v1/models", TestContext.Current.CancellationToken);
+        var models = await gateway.Client.GetFromJsonAsync<JsonElement>("/v1/gateway/models", TestContext.Current.CancellationToken);
         return models.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("id").GetString() == gateway.Id(name)).GetProperty("circuit").GetString();
     }
 }
