@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -19,7 +18,8 @@ namespace Communication.Bus.RateLimiting;
 /// are batched: they wait for it, then go together in one script call, which decides them one
 /// after the other at one instant (atomic, like calls that arrive at once). An idle bucket's call
 /// goes at once, so batching adds no latency without contention; under contention it divides the
-/// Redis work per decision. <see cref="TokenBucketOptions.MaxBatchSize"/> = 1 turns it off.</para>
+/// Redis work per decision (<see cref="RequestCoalescer{TKey, TRequest, TResult}"/>).
+/// <see cref="TokenBucketOptions.MaxBatchSize"/> = 1 turns it off.</para>
 /// <para>Constructible without a host (tests, benchmarks):
 /// <c>new DistributedTokenBucket(multiplexer, new TokenBucketOptions())</c>. In an app, use
 /// <c>builder.AddDistributedRateLimiting()</c>. See <c>docs/RATE_LIMITING.md</c>.</para>
@@ -36,7 +36,7 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
     private readonly LocalFallbackLimiters _fallback;
     private readonly DailyQuotaCalendar _calendar = new();
     private readonly SharedDeadlines? _deadlines;
-    private readonly ConcurrentDictionary<BatchKey, Batch> _batches = new();
+    private readonly RequestCoalescer<BatchKey, int, RateLimitDecision>? _coalescer;
 
     /// <summary>Creates a token bucket client over an existing Redis connection.</summary>
     /// <param name="redis">The Redis connection (shared; not disposed by this instance).</param>
@@ -64,6 +64,10 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         _fallback = new LocalFallbackLimiters(_time);
         _deadlines = options.CommandTimeout == Timeout.InfiniteTimeSpan ? null : new SharedDeadlines(options.CommandTimeout, _time);
         _pipeline = BuildPipeline();
+        _coalescer = options.MaxBatchSize <= 1
+            ? null
+            : new RequestCoalescer<BatchKey, int, RateLimitDecision>(options.MaxBatchSize,
+                (key, costs, cancellationToken) => DecideAsync(key.Bucket, key.Rule, costs, cancellationToken));
     }
 
     /// <summary>
@@ -128,104 +132,10 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
         _metrics.Dispose();
     }
 
-    private ValueTask<RateLimitDecision> TryAcquireCoreAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken)
-    {
-        if (_options.MaxBatchSize <= 1)
-        {
-            return DecideOneAsync(bucket, rule, cost, cancellationToken);
-        }
-
-        var key = new BatchKey(bucket, rule);
-        var batch = _batches.GetOrAdd(key, static _ => new Batch());
-        Pending? queued = null;
-        lock (batch)
-        {
-            if (batch.InFlight)
-            {
-                queued = new Pending(cost);
-                batch.Queue.Add(queued);
-            }
-            else
-            {
-                batch.InFlight = true;
-            }
-        }
-
-        return queued is null ? LeadAsync(key, batch, cost, cancellationToken) : queued.WaitAsync(cancellationToken);
-    }
-
-    /// <summary>The first call for an idle bucket goes at once; then it hands the bucket to the calls queued meanwhile.</summary>
-    private async ValueTask<RateLimitDecision> LeadAsync(BatchKey key, Batch batch, int cost, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await DecideOneAsync(key.Bucket, key.Rule, cost, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (TakeNext(key, batch) is { } next)
-            {
-                _ = PumpAsync(key, batch, next);
-            }
-        }
-    }
-
-    /// <summary>Sends the queued calls in batches until none are left.</summary>
-    private async Task PumpAsync(BatchKey key, Batch batch, List<Pending> calls)
-    {
-        for (List<Pending>? next = calls; next is not null; next = TakeNext(key, batch))
-        {
-            next.RemoveAll(static call => call.Task.IsCompleted); // cancelled while queued
-            if (next.Count == 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                var costs = new int[next.Count];
-                for (var i = 0; i < costs.Length; i++)
-                {
-                    costs[i] = next[i].Cost;
-                }
-
-                var decisions = await DecideAsync(key.Bucket, key.Rule, costs, CancellationToken.None).ConfigureAwait(false);
-                for (var i = 0; i < decisions.Length; i++)
-                {
-                    next[i].TrySetResult(decisions[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                next.ForEach(call => call.TrySetException(ex));
-            }
-        }
-    }
-
-    /// <summary>Takes up to <see cref="TokenBucketOptions.MaxBatchSize"/> queued calls, or marks the bucket idle.</summary>
-    private List<Pending>? TakeNext(BatchKey key, Batch batch)
-    {
-        lock (batch)
-        {
-            if (batch.Queue.Count == 0)
-            {
-                batch.InFlight = false;
-                _batches.TryRemove(new KeyValuePair<BatchKey, Batch>(key, batch));
-                return null;
-            }
-
-            if (batch.Queue.Count <= _options.MaxBatchSize)
-            {
-                var all = batch.Queue;
-                batch.Queue = [];
-                return all;
-            }
-
-            var first = batch.Queue.GetRange(0, _options.MaxBatchSize);
-            batch.Queue.RemoveRange(0, _options.MaxBatchSize);
-            return first;
-        }
-    }
+    private ValueTask<RateLimitDecision> TryAcquireCoreAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken) =>
+        _coalescer is null
+            ? DecideOneAsync(bucket, rule, cost, cancellationToken)
+            : _coalescer.SendAsync(new BatchKey(bucket, rule), cost, cancellationToken);
 
     private async ValueTask<RateLimitDecision> DecideOneAsync(string bucket, TokenBucketRule rule, int cost, CancellationToken cancellationToken) =>
         (await DecideAsync(bucket, rule, [cost], cancellationToken).ConfigureAwait(false))[0];
@@ -480,30 +390,4 @@ public sealed class DistributedTokenBucket : IDistributedTokenBucket, IDisposabl
     private sealed record ScriptCall(DistributedTokenBucket Owner, RedisKey Key, RedisValue[] Arguments);
 
     private readonly record struct BatchKey(string Bucket, TokenBucketRule Rule);
-
-    /// <summary>The calls for one bucket and rule: whether one is on its way to Redis, and those waiting for it.</summary>
-    private sealed class Batch
-    {
-        public bool InFlight;
-        public List<Pending> Queue = [];
-    }
-
-    /// <summary>A call waiting for the next batch.</summary>
-    private sealed class Pending(int cost) : TaskCompletionSource<RateLimitDecision>(TaskCreationOptions.RunContinuationsAsynchronously)
-    {
-        public int Cost { get; } = cost;
-
-        public async ValueTask<RateLimitDecision> WaitAsync(CancellationToken cancellationToken)
-        {
-            if (!cancellationToken.CanBeCanceled)
-            {
-                return await Task.ConfigureAwait(false);
-            }
-
-            // Cancelled while queued: the batch skips it. Once sent, its tokens may still be taken.
-            await using var registration = cancellationToken.Register(
-                static (state, token) => ((Pending)state!).TrySetCanceled(token), this).ConfigureAwait(false);
-            return await Task.ConfigureAwait(false);
-        }
-    }
 }
