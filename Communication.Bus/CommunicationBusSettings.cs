@@ -56,6 +56,15 @@ public sealed class CommunicationBusSettings
     public TimeSpan TrimInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// How long a consumer of a group this bus reads must have been idle, with no pending entries, before it is
+    /// removed (<c>XGROUP DELCONSUMER</c>, checked every <see cref="TrimInterval"/>). Consumer names are per process
+    /// (<c>&lt;machine&gt;-&lt;pid&gt;-&lt;n&gt;</c>), so every restart or scale-in leaves one behind; its pending entries
+    /// are reclaimed by live consumers first. At least 1 second and at least <c>Bus:Subscription:ClaimIdleTime</c>.
+    /// Default 1 hour.
+    /// </summary>
+    public TimeSpan DeadConsumerIdleTime { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
     /// How long the replay-protection key of a message id lives. At least twice the timestamp tolerance, so a copy
     /// within the tolerance is always recognised. Default 15 minutes.
     /// </summary>

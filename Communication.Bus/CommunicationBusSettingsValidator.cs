@@ -43,6 +43,12 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
             errors.Add($"{p}TrimInterval must be between 10 ms and 1 hour (was {options.TrimInterval}).");
         }
 
+        if (options.DeadConsumerIdleTime < TimeSpan.FromSeconds(1) ||
+            (options.Subscription is not null && options.DeadConsumerIdleTime < options.Subscription.ClaimIdleTime))
+        {
+            errors.Add($"{p}DeadConsumerIdleTime ({options.DeadConsumerIdleTime}) must be at least 1 second and at least {p}Subscription:ClaimIdleTime ({options.Subscription?.ClaimIdleTime}).");
+        }
+
         if (options.PublishRetries is < 0 or > 20)
         {
             errors.Add($"{p}PublishRetries must be between 0 and 20 (was {options.PublishRetries}).");

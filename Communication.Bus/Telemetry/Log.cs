@@ -52,4 +52,7 @@ internal static partial class Log
 
     [LoggerMessage(16, LogLevel.Warning, "Stream maintenance of '{Topic}' failed; it is retried on the next pass.")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception, string topic);
+
+    [LoggerMessage(17, LogLevel.Information, "Removed consumer '{Consumer}' of group '{Group}' on '{Topic}': no pending entries and idle for at least {IdleTime}.")]
+    public static partial void ConsumerRemoved(ILogger logger, string topic, string group, string consumer, TimeSpan idleTime);
 }

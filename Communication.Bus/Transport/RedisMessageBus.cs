@@ -263,7 +263,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         var subscription = new RedisSubscription(this, topic, options.Group ?? ServiceName, options.Consumer ?? ConsumerName, handler, options);
         await subscription.StartAsync().ConfigureAwait(false);
         _subscriptions[subscription] = 0;
-        Maintenance.Track(topic);
+        Maintenance.Track(topic, subscription.Group, subscription.Consumer);
         return subscription;
     }
 

@@ -119,4 +119,32 @@ internal static class Scripts
         end
         return { trimmed, dropped, dlqDropped }
         """;
+
+    /// <summary>
+    /// Removes the consumers of a group that have no pending entries and have been idle for at least the given time
+    /// (crashed or scaled-in replicas: names are per process). A consumer with pending entries is never removed
+    /// (<c>XGROUP DELCONSUMER</c> would drop them); live consumers reclaim them first.
+    /// KEYS[1] stream. ARGV[1] group, ARGV[2] minimum idle time (ms), ARGV[3] the caller's own consumer (kept).
+    /// Returns the removed consumer names.
+    /// </summary>
+    public const string RemoveIdleConsumers = """
+        local removed = {}
+        if redis.call('TYPE', KEYS[1])['ok'] ~= 'stream' then return removed end
+        local ok, consumers = pcall(redis.call, 'XINFO', 'CONSUMERS', KEYS[1], ARGV[1])
+        if not ok then return removed end
+        local minIdle = tonumber(ARGV[2])
+        for _, c in ipairs(consumers) do
+          local name, pending, idle
+          for i = 1, #c, 2 do
+            if c[i] == 'name' then name = c[i + 1]
+            elseif c[i] == 'pending' then pending = c[i + 1]
+            elseif c[i] == 'idle' then idle = c[i + 1] end
+          end
+          if pending == 0 and idle >= minIdle and name ~= ARGV[3] then
+            redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], name)
+            removed[#removed + 1] = name
+          end
+        end
+        return removed
+        """;
 }

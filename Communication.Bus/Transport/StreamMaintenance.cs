@@ -7,7 +7,8 @@ namespace Communication.Bus;
 /// <summary>
 /// The bus's periodic housekeeping of the streams it publishes to or reads from: trims what every consumer group has
 /// acknowledged (<see cref="Scripts.Trim"/>) and applies the hard caps, counting, logging and reporting (health
-/// Degraded) anything a cap had to drop. Every replica does it; the script is idempotent and cheap
+/// Degraded) anything a cap had to drop; removes the idle consumers without pending entries of the groups it reads
+/// (<see cref="Scripts.RemoveIdleConsumers"/>). Every replica does it; the script is idempotent and cheap
 /// (<c>XINFO GROUPS</c> plus one <c>XPENDING</c> summary per group with pending entries).
 /// </summary>
 internal sealed class StreamMaintenance : IAsyncDisposable
@@ -18,6 +19,7 @@ internal sealed class StreamMaintenance : IAsyncDisposable
     private readonly RedisMessageBus _bus;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, byte> _topics = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Topic, string Group, string Consumer), byte> _groups = new();
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private int _started;
@@ -41,6 +43,13 @@ internal sealed class StreamMaintenance : IAsyncDisposable
         }
     }
 
+    /// <summary>Adds a consumer group this bus reads (its idle, empty consumers are removed), and its topic.</summary>
+    public void Track(string topic, string group, string consumer)
+    {
+        _groups.TryAdd((topic, group, consumer), 0);
+        Track(topic);
+    }
+
     /// <summary>One pass over every tracked topic (the loop's tick; also called by tests).</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken = default)
     {
@@ -55,6 +64,31 @@ internal sealed class StreamMaintenance : IAsyncDisposable
             {
                 Log.MaintenanceFailed(_logger, ex, topic);
             }
+        }
+
+        foreach (var (topic, group, consumer) in _groups.Keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                await RemoveIdleConsumersAsync(topic, group, consumer).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
+            {
+                Log.MaintenanceFailed(_logger, ex, topic);
+            }
+        }
+    }
+
+    private async Task RemoveIdleConsumersAsync(string topic, string group, string consumer)
+    {
+        var removed = (RedisResult[])(await _bus.Database.ScriptEvaluateAsync(
+            Scripts.RemoveIdleConsumers,
+            [BusProtocol.StreamKey(topic)],
+            [group, (long)_bus.Settings.DeadConsumerIdleTime.TotalMilliseconds, consumer]).ConfigureAwait(false))!;
+        foreach (var name in removed)
+        {
+            Log.ConsumerRemoved(_logger, topic, group, name.ToString(), _bus.Settings.DeadConsumerIdleTime);
         }
     }
 
