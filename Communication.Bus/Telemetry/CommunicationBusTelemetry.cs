@@ -102,6 +102,15 @@ internal static class BusTags
     public const string ErrorType = "error.type";
     public const string StreamKind = "bus.stream.kind";
 
-    /// <summary>The destination tag of a metric: a template for per-process reply topics, the topic otherwise.</summary>
-    public static string TopicTemplate(string topic) => topic;
+    /// <summary>The metric tag template of per-process reply topics (<c>reply.&lt;service&gt;.&lt;consumer&gt;</c>) and their groups.</summary>
+    public const string ReplyTemplate = "reply.*";
+
+    /// <summary>
+    /// The destination tag of a metric: <see cref="ReplyTemplate"/> for a reply topic (one per process: raw, it would
+    /// add a time series per replica start), the topic otherwise. Spans keep the raw topic.
+    /// </summary>
+    public static string TopicTemplate(string topic) => IsReplyTopic(topic) ? ReplyTemplate : topic;
+
+    /// <summary>Whether a topic is a per-process reply topic (<c>reply.</c> prefix).</summary>
+    public static bool IsReplyTopic(string topic) => topic.StartsWith("reply.", StringComparison.Ordinal);
 }

@@ -165,7 +165,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
                 _ = Database.PublishAsync(RedisChannel.Literal(BusProtocol.NotifyChannel(message.Topic)), RedisValue.EmptyString, CommandFlags.FireAndForget);
             }
 
-            Metrics.Published.Add(1, new KeyValuePair<string, object?>(BusTags.Destination, message.Topic), new KeyValuePair<string, object?>(BusTags.MessageType, message.Type.ToWireName()));
+            Metrics.Published.Add(1, new KeyValuePair<string, object?>(BusTags.Destination, BusTags.TopicTemplate(message.Topic)), new KeyValuePair<string, object?>(BusTags.MessageType, message.Type.ToWireName()));
             activity?.SetTag(BusTags.EntryId, entryId.ToString());
             return new PublishReceipt(id, entryId.ToString(), message.Topic, DateTimeOffset.FromUnixTimeMilliseconds(ts));
         }

@@ -79,7 +79,10 @@ internal sealed class RedisSubscription : IBusSubscription
         _freeSlots = options.Concurrency;
         _batchSize = Math.Min(options.Concurrency, 100);
         _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
-        _tags = [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
+        // Reply topics and their groups are per process: their metrics carry a template (spans keep the names).
+        _tags = BusTags.IsReplyTopic(topic)
+            ? [new(BusTags.Destination, BusTags.ReplyTemplate), new(BusTags.ConsumerGroup, BusTags.ReplyTemplate)]
+            : [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
         _onNotify = (_, _) => Wake();
         _pipeline = BuildPipeline();
         _loopPipeline = BuildLoopPipeline();

@@ -84,3 +84,29 @@ public sealed class TelemetryTests(RedisFixture redis) : IDisposable
         Assert.Equal(3, duration.GetMeasurementSnapshot().Count);
     }
 }
+
+public sealed class ReplyMetricsTests(RedisFixture redis)
+{
+    [Fact]
+    public async Task Metrics_of_per_process_reply_topics_are_tagged_with_a_template_not_the_raw_topic()
+    {
+        var topic = TestTopics.New("ask");
+        await using var requester = await TestBus.CreateAsync(redis, TestBus.Settings("requester"));
+        await using var responder = await TestBus.CreateAsync(redis, TestBus.Settings("responder"));
+        using var published = responder.Counter(CommunicationBusTelemetry.PublishedCounter);
+        using var delivered = requester.Counter(CommunicationBusTelemetry.DeliveredCounter);
+        using var acked = requester.Counter(CommunicationBusTelemetry.AckedCounter);
+        await using var subscription = await responder.Bus.SubscribeAsync(topic, (m, ct) =>
+            responder.Bus.ReplyAsync(m, OutgoingMessage.Create(MessageType.TaskResult, "ignored", "ok"), ct));
+
+        await requester.Bus.RequestAsync(OutgoingMessage.Create(MessageType.Task, topic, 1), TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => acked.GetMeasurementSnapshot().Count > 0);
+
+        var reply = Assert.Single(published.GetMeasurementSnapshot());
+        Assert.Equal("reply.*", reply.Tags["messaging.destination.name"]);
+        var delivery = Assert.Single(delivered.GetMeasurementSnapshot());
+        Assert.Equal("reply.*", delivery.Tags["messaging.destination.name"]);
+        Assert.Equal("reply.*", delivery.Tags["messaging.consumer.group.name"]);
+        Assert.DoesNotContain(requester.Bus.ConsumerName, string.Join(" ", acked.GetMeasurementSnapshot().SelectMany(m => m.Tags.Values)), StringComparison.Ordinal);
+    }
+}
