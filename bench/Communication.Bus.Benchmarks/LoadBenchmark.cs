@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using StackExchange.Redis;
+using TestSupport;
 
 namespace Communication.Bus.Benchmarks;
 
@@ -26,7 +27,7 @@ internal static class LoadBenchmark
         var payload = Encoding.UTF8.GetBytes("{\"data\":\"" + new string('x', 1024 - 11) + "\"}");
 
         Children.Install();
-        await using var redis = await RedisProcess.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
         await using var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
         Console.WriteLine($"redis-server {connection.GetServer(connection.GetEndPoints()[0]).Version} on port {redis.Port}; {messages} messages of {payload.Length} B per run; {runs} runs; {Environment.ProcessorCount} cores");
 

@@ -23,6 +23,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Bench;
+using TestSupport;
 
 if (args.Length > 0 && args[0] == FakeUpstream.ChildArgument)
 {
@@ -46,7 +47,7 @@ const string Prompt = "Say OK.";
 try
 {
     Console.WriteLine($"# Gateway.Load: {Machine.Describe()}");
-    await using var redis = await RedisProcess.StartAsync();
+    await using var redis = await RedisServer.StartAsync();
     var (upstreamProcess, upstream) = await FakeUpstream.StartAsync();
     Console.WriteLine($"# redis-server on port {redis.Port}, fake upstream at {upstream}");
 
@@ -77,7 +78,7 @@ try
             ["Gemini:Endpoint"] = upstream.ToString(),
             ["Gemini:ApiKey"] = "bench-gemini-key",
         };
-        await using var gateway = await ServiceProcess.StartAsync("Ai.Gateway", settings);
+        await using var gateway = await ReleaseBuild.StartServiceAsync("Ai.Gateway", settings);
         await using var monitor = new ProcessMonitor(gateway.ProcessId);
         await using var redisMonitor = new ProcessMonitor(redis.ProcessId, gcCounters: false);
         await using var upstreamMonitor = new ProcessMonitor(upstreamProcess.Id, gcCounters: false);
@@ -139,7 +140,7 @@ try
         {
             ["Gemini:ApiKey"] = null, // no key: every catalog model is served by the offline provider
         };
-        await using var gateway = await ServiceProcess.StartAsync("Ai.Gateway", settings);
+        await using var gateway = await ReleaseBuild.StartServiceAsync("Ai.Gateway", settings);
         await using var monitor = new ProcessMonitor(gateway.ProcessId);
         using var client = Load.Client(gateway.BaseAddress);
         HttpRequestMessage Offline() => Generate(ApiKey, Model, Prompt);

@@ -30,6 +30,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Bench;
+using TestSupport;
 
 Children.Install();
 var options = new Options(args);
@@ -54,7 +55,7 @@ var inv = CultureInfo.InvariantCulture;
 try
 {
     Console.WriteLine($"# Orchestration.Load: {Machine.Describe()}");
-    await using var redis = await RedisProcess.StartAsync();
+    await using var redis = await RedisServer.StartAsync();
     var common = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)
     {
         ["ConnectionStrings:redis"] = redis.ConnectionString,
@@ -67,7 +68,7 @@ try
         common[key] = value;
     }
 
-    await using var orchestration = await ServiceProcess.StartAsync("Orchestration.Api", new Dictionary<string, string?>(common, StringComparer.OrdinalIgnoreCase)
+    await using var orchestration = await ReleaseBuild.StartServiceAsync("Orchestration.Api", new Dictionary<string, string?>(common, StringComparer.OrdinalIgnoreCase)
     {
         ["Auth:ApiKeys:gateway"] = GatewayKey,
     });
@@ -85,7 +86,7 @@ try
         gatewaySettings[$"Gateway:Models:{model}:DailyLimit"] = "1000000000000";
     }
 
-    await using var gateway = await ServiceProcess.StartAsync("Ai.Gateway", gatewaySettings);
+    await using var gateway = await ReleaseBuild.StartServiceAsync("Ai.Gateway", gatewaySettings);
     await using var agents = await BusAgents.StartAsync(redis.ConnectionString, SigningKeyId, SigningSecret);
     await using var apiMonitor = new ProcessMonitor(orchestration.ProcessId);
     await using var gatewayMonitor = new ProcessMonitor(gateway.ProcessId);

@@ -14,10 +14,11 @@ using System.Net.Sockets;
 using Bench;
 using Communication.Bus.RateLimiting;
 using StackExchange.Redis;
+using TestSupport;
 
 Children.Install();
 var settings = Settings.Parse(args);
-await using var server = settings.Redis is null ? await RedisProcess.StartAsync() : null;
+await using var server = settings.Redis is null ? await RedisServer.StartAsync() : null;
 var connectionString = settings.Redis ?? server!.ConnectionString;
 await using var redis = await ConnectionMultiplexer.ConnectAsync(connectionString);
 await using var admin = await ConnectionMultiplexer.ConnectAsync(connectionString + ",allowAdmin=true");

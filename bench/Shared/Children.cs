@@ -31,6 +31,7 @@ internal static class Children
             PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal),
         ];
         AppDomain.CurrentDomain.ProcessExit += (_, _) => KillAll();
+        TestSupport.LocalProcesses.Started += Track; // redis-server and the services, started by the shared launcher
     }
 
     public static void Track(Process process)

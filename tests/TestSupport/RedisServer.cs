@@ -28,19 +28,22 @@ public sealed class RedisServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The running server's process id (a new one after <see cref="RestartAsync"/>).</summary>
+    public int ProcessId => _process.Id;
+
     /// <summary>A StackExchange.Redis connection string for this server.</summary>
     public string ConnectionString => $"127.0.0.1:{Port},abortConnect=false";
 
     public static async Task<RedisServer> StartAsync(params string[] extraArgs)
     {
-        var executable = FindOnPath("redis-server") ?? throw new InvalidOperationException(
+        var executable = LocalProcesses.FindOnPath("redis-server") ?? throw new InvalidOperationException(
             "redis-server is not on PATH. The tests need a real Redis: 'sudo apt-get install -y redis-server' " +
             "(or run ./scripts/test, which installs it).");
 
         var directory = Directory.CreateTempSubdirectory("redis-test-").FullName;
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            var port = LocalProcesses.FreePort();
             var (process, output) = Launch(executable, port, directory, extraArgs);
             var server = new RedisServer(process, port, directory, executable, extraArgs);
             if (await server.WaitForPingAsync())
@@ -90,7 +93,7 @@ public sealed class RedisServer : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        var process = Process.Start(info)!;
+        var process = LocalProcesses.Start(info);
         var output = new StringBuilder();
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
@@ -169,16 +172,7 @@ public sealed class RedisServer : IAsyncDisposable
         return false;
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
-    public static string? FindOnPath(string command) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, command))
-            .FirstOrDefault(File.Exists);
+    /// <summary>The full path of <paramref name="command"/> on PATH, or null (<see cref="LocalProcesses.FindOnPath"/>).</summary>
+    public static string? FindOnPath(string command) => LocalProcesses.FindOnPath(command);
 }

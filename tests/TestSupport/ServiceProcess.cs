@@ -60,7 +60,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// variables (<c>Orchestration__OutboxGrace</c>); a null value removes an inherited variable. Throws, with the
     /// process's output, when it exits or is not ready within <paramref name="startTimeout"/>.
     /// </summary>
-    public static async Task<ServiceProcess> StartAsync(string assemblyName, string redisConnectionString,
+    public static Task<ServiceProcess> StartAsync(string assemblyName, string redisConnectionString,
         IDictionary<string, string?>? settings = null, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default)
     {
         var environment = TestSecrets.ServiceSettings(redisConnectionString);
@@ -69,12 +69,23 @@ public sealed class ServiceProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        var assemblyPath = FindAssembly(assemblyName);
+        return StartAssemblyAsync(FindAssembly(assemblyName), environment, "Testing", startTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts the built service at <paramref name="assemblyPath"/> in the <paramref name="environmentName"/> environment
+    /// with exactly <paramref name="settings"/> (configuration keys, passed as environment variables; a null value
+    /// removes an inherited variable) and waits until <c>/health/ready</c> answers 200 (the benchmarks' entry point:
+    /// a Release build, Production, their own settings).
+    /// </summary>
+    public static async Task<ServiceProcess> StartAssemblyAsync(string assemblyPath, IDictionary<string, string?> settings,
+        string environmentName, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default)
+    {
         var timeout = startTimeout ?? DefaultStartTimeout;
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort();
-            var service = Launch(assemblyPath, port, environment);
+            var port = LocalProcesses.FreePort();
+            var service = Launch(assemblyPath, port, settings, environmentName);
             try
             {
                 await service.WaitUntilReadyAsync(timeout, cancellationToken);
@@ -156,9 +167,9 @@ public sealed class ServiceProcess : IAsyncDisposable
                 $"Build it first ('dotnet build Aspire.sln'), or reference its project from the test project.");
     }
 
-    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment)
+    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment, string environmentName)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        var info = new ProcessStartInfo(LocalProcesses.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -169,8 +180,8 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
 
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Testing";
-        info.Environment["DOTNET_ENVIRONMENT"] = "Testing";
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = environmentName;
+        info.Environment["DOTNET_ENVIRONMENT"] = environmentName;
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
         info.Environment.Remove("ASPNETCORE_URLS");
@@ -188,7 +199,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
         }
 
-        var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start '{info.FileName} {assemblyPath}'.");
+        var process = LocalProcesses.Start(info);
         return new ServiceProcess(process, assemblyPath, port);
     }
 
@@ -252,32 +263,5 @@ public sealed class ServiceProcess : IAsyncDisposable
                 _output.Dequeue();
             }
         }
-    }
-
-    /// <summary>The <c>dotnet</c> host that runs this test process (so the service runs on the same SDK's runtime).</summary>
-    private static string DotnetHost()
-    {
-        var executable = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "dotnet.exe" : "dotnet";
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } hostPath && File.Exists(hostPath))
-        {
-            return hostPath;
-        }
-
-        if (Environment.ProcessPath is { } current && Path.GetFileName(current) == executable)
-        {
-            return current;
-        }
-
-        // <root>/shared/Microsoft.NETCore.App/<version>/ → <root>/dotnet
-        var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        var candidate = Path.Combine(root, executable);
-        return File.Exists(candidate) ? candidate : RedisServer.FindOnPath(executable) ?? executable;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
