@@ -108,7 +108,7 @@ internal static class EnvelopeCodec
         {
             errors.Add(new(BusProtocol.Fields.Payload, "is missing"));
         }
-        else
+        else if (!errors.Exists(e => e.Field == BusProtocol.Fields.Payload))
         {
             ValidatePayload(payload.Value.Span, limits, errors);
         }
@@ -275,11 +275,23 @@ internal static class EnvelopeCodec
         return buffer;
     }
 
+    // Every field must be well-formed UTF-8 (PROTOCOL §3). Checked on the raw bytes before anything is decoded: a
+    // lenient decode would turn bad bytes into U+FFFD, so the signature would be checked over re-encoded bytes that
+    // are not the ones on the wire, and a payload would be handed on altered. Only well-formed fields reach the
+    // signature check, and for those decoding and re-encoding gives back exactly the bytes on the wire.
     private static void Set(ref string? field, RedisValue value, string name, List<EnvelopeError> errors)
     {
         if (field is not null)
         {
             errors.Add(new(name, "appears more than once"));
+        }
+
+        var bytes = (ReadOnlyMemory<byte>)value;
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+        {
+            errors.Add(new(name, "is not well-formed UTF-8"));
+            field = "";
+            return;
         }
 
         field = (string?)value ?? "";
@@ -292,7 +304,15 @@ internal static class EnvelopeCodec
             errors.Add(new(name, "appears more than once"));
         }
 
-        field = (ReadOnlyMemory<byte>)value;
+        var bytes = (ReadOnlyMemory<byte>)value;
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+        {
+            errors.Add(new(name, "is not well-formed UTF-8"));
+            field = ReadOnlyMemory<byte>.Empty;
+            return;
+        }
+
+        field = bytes;
     }
 
     private static void ValidateId(string? id, List<EnvelopeError> errors)

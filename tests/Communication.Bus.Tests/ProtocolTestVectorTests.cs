@@ -10,7 +10,9 @@ namespace Communication.Bus.Tests;
 /// <summary>The test vectors of docs/PROTOCOL.md, read from the document itself.</summary>
 public partial class ProtocolTestVectorTests(RedisFixture redis)
 {
-    public sealed record Vectors(List<VectorKey> Keys, List<VectorCase> Cases);
+    public sealed record Vectors(List<VectorKey> Keys, List<VectorCase> Cases, List<RejectCase> Rejects);
+
+    public sealed record RejectCase(string Name, Dictionary<string, string> FieldsBase64, string Reason, string InvalidField, string CanonicalBase64, string Sig);
 
     public sealed record VectorKey(string Id, string Secret);
 
@@ -89,6 +91,41 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
             Assert.Equal(c.Fields["payload"], Encoding.UTF8.GetString(message.Payload.Span));
             Assert.Equal(c.SignedWith[0], message.KeyId);
             Assert.DoesNotContain(await consumer.Bus.DeadLetters.ListAsync(topic), d => d.Group == group);
+        }
+    }
+
+    [Fact]
+    public async Task The_consumer_dead_letters_every_reject_vector_and_never_handles_it()
+    {
+        var vectors = Load();
+        Assert.Contains(vectors.Rejects, r => r.InvalidField == "payload");
+        var keys = vectors.Keys.ToDictionary(k => k.Id, k => new SigningKey(k.Id, k.Secret));
+        foreach (var c in vectors.Rejects)
+        {
+            var fields = c.FieldsBase64.ToDictionary(f => f.Key, f => Convert.FromBase64String(f.Value));
+
+            // The signature is right over the raw bytes: the verdict is about UTF-8, not about the signature.
+            Assert.Equal(c.Sig, SigningKeyRing.Sign([keys["k-2025"]], Convert.FromBase64String(c.CanonicalBase64), []));
+            Assert.Equal(c.Sig, Encoding.ASCII.GetString(fields["sig"]));
+
+            var ts = long.Parse(Encoding.ASCII.GetString(fields["ts"]), System.Globalization.CultureInfo.InvariantCulture);
+            var settings = TestBus.Settings("vectors", [.. vectors.Keys.Select(k => TestBus.Key(k.Id, k.Secret))]);
+            await using var consumer = await TestBus.CreateAsync(redis, settings, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(ts)));
+            var topic = Encoding.ASCII.GetString(fields["topic"]);
+            var recorder = new Recorder();
+            var group = TestTopics.New("g");
+            await using (await consumer.Bus.SubscribeAsync(topic, recorder.Handle, settings.Subscription with { Group = group }))
+            {
+                await redis.Db.StreamAddAsync(BusProtocol.StreamKey(topic), [.. fields.Select(f => new NameValueEntry(f.Key, f.Value))]);
+                var letter = await Eventually.ValueAsync(
+                    async () => (await consumer.Bus.DeadLetters.ListAsync(topic)).FirstOrDefault(d => d.Group == group),
+                    d => d is not null, because: c.Name);
+                Assert.Equal(c.Reason, letter!.Reason);
+                Assert.Contains(c.InvalidField, letter.Detail, StringComparison.Ordinal);
+                Assert.Contains("UTF-8", letter.Detail, StringComparison.Ordinal);
+            }
+
+            Assert.Equal(0, recorder.Count);
         }
     }
 }

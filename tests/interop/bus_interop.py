@@ -67,7 +67,28 @@ def check_vectors(protocol_path):
             sys.exit(f"{case['name']}: signature differs: {expected} != {case['sig']}")
         if f["sig"] != case["sig"]:
             sys.exit(f"{case['name']}: fields.sig is not the expected signature")
-    print(f"vectors OK ({len(vectors['cases'])} cases)")
+    for case in vectors.get("rejects", []):
+        f = {k: base64.b64decode(v) for k, v in case["fieldsBase64"].items()}
+        data = (b"bus.v1\n" + b"\n".join([f["id"], f["ts"], f["type"], f["qos"], f["topic"], f["from"],
+                ",".join(recipients(f["to"].decode("utf-8"))).encode("utf-8"), f["correlationId"], f["replyTo"]])
+                + b"\n" + f["payload"])
+        if base64.b64encode(data).decode("ascii") != case["canonicalBase64"]:
+            sys.exit(f"{case['name']}: canonical bytes (raw) differ")
+        key_id = case["sig"].split(":")[0]
+        if f"{key_id}:{sign(keys[key_id], data)}" != case["sig"]:
+            sys.exit(f"{case['name']}: signature over the raw bytes differs")
+        bad = [name for name, value in f.items() if not utf8_ok(value)]
+        if bad != [case["invalidField"]] or case["reason"] != "invalid":
+            sys.exit(f"{case['name']}: strict UTF-8 finds {bad}, expected [{case['invalidField']}] -> invalid")
+    print(f"vectors OK ({len(vectors['cases'])} cases, {len(vectors.get('rejects', []))} rejects)")
+
+
+def utf8_ok(raw):
+    try:
+        raw.decode("utf-8", errors="strict")
+        return True
+    except UnicodeDecodeError:
+        return False
 
 
 class Redis:
