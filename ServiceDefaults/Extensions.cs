@@ -21,6 +21,9 @@ public static class Extensions
     public const string HealthPath = "/health";
     public const string ReadyPath = "/health/ready";
     private const string LiveTag = "live";
+
+    /// <summary>How long one health check may take before it counts as failed (readiness answers 503 within 2 s).</summary>
+    public static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(1.5);
     private const string HealthPolicy = "HealthChecks";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
@@ -73,13 +76,16 @@ public static class Extensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
 
-        // A dependency that hangs must make readiness fail fast (503), not time the probe out:
-        // checks without a timeout of their own get one shorter than the probe's request timeout.
+        // A dependency that hangs or is down must make readiness 503 within 2 s, not time the probe out: every
+        // check is bounded on the app's TimeProvider (a registration's own Timeout, if set, is used as its limit).
         builder.Services.PostConfigure<HealthCheckServiceOptions>(o =>
         {
-            foreach (var registration in o.Registrations.Where(r => r.Timeout == Timeout.InfiniteTimeSpan))
+            foreach (var registration in o.Registrations)
             {
-                registration.Timeout = TimeSpan.FromSeconds(3);
+                var limit = registration.Timeout > TimeSpan.Zero ? registration.Timeout : CheckTimeout;
+                var factory = registration.Factory;
+                registration.Factory = sp => new BoundedHealthCheck(factory(sp), sp.GetService<TimeProvider>() ?? TimeProvider.System, limit);
+                registration.Timeout = Timeout.InfiniteTimeSpan;
             }
         });
 
@@ -95,9 +101,10 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Maps <c>/alive</c> (liveness: the process answers), <c>/health</c> and <c>/health/ready</c>
-    /// (readiness: every registered check, Redis and bus consumers included). They are anonymous,
-    /// time-limited, cached for two seconds, excluded from traces, and print only the overall status.
+    /// Maps <c>/alive</c> (liveness: the process answers; only checks tagged <c>live</c>, never Redis) and
+    /// <c>/health/ready</c> (readiness: every registered check, Redis and bus consumers included). <c>/health</c> is
+    /// the same readiness answer under the name Aspire's templates and tools probe; it is not a liveness probe.
+    /// They are anonymous, time-limited, cached for two seconds, excluded from traces, and print only the overall status.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -110,8 +117,9 @@ public static class Extensions
             .WithRequestTimeout(HealthPolicy)
             .ExcludeFromDescription();
 
-        health.MapHealthChecks(HealthPath);
-        health.MapHealthChecks(ReadyPath);
+        var readiness = new HealthCheckOptions { Predicate = _ => true };
+        health.MapHealthChecks(HealthPath, readiness);
+        health.MapHealthChecks(ReadyPath, readiness);
         health.MapHealthChecks(AlivePath, new HealthCheckOptions { Predicate = r => r.Tags.Contains(LiveTag) });
 
         return app;
