@@ -102,6 +102,26 @@ public sealed class BusMessage
     public T? GetPayload<T>(JsonSerializerOptions? options = null) =>
         JsonSerializer.Deserialize<T>(Payload.Span, options ?? BusJson.WebOptions);
 
+    /// <summary>
+    /// Deserializes the payload as <typeparamref name="T"/>, or throws <see cref="InvalidPayloadException"/> when it
+    /// is not one (wrong JSON shape or <c>null</c>): thrown from a handler, the subscription dead-letters the entry at
+    /// once with reason <c>invalid-payload</c> instead of retrying it.
+    /// </summary>
+    /// <typeparam name="T">The payload type.</typeparam>
+    /// <param name="options">Serializer options; web defaults when <see langword="null"/>.</param>
+    /// <exception cref="InvalidPayloadException">The payload is not a <typeparamref name="T"/>.</exception>
+    public T GetRequiredPayload<T>(JsonSerializerOptions? options = null)
+    {
+        try
+        {
+            return GetPayload<T>(options) ?? throw new InvalidPayloadException($"The payload of {Type.ToWireName()} {Id} is null, not a {typeof(T).Name}.");
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidPayloadException($"The payload of {Type.ToWireName()} {Id} is not a {typeof(T).Name}: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Renders the message as a JSON envelope (payload as a JSON value), for logs and debugging.</summary>
     public string ToJson() => EnvelopeJson.Render(this);
 

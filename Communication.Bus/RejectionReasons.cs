@@ -27,6 +27,12 @@ public static class RejectionReasons
     /// <summary>A message with this id was already accepted by this consumer group from another stream entry.</summary>
     public const string Replayed = "replayed";
 
+    /// <summary>
+    /// The handler rejected the payload as permanently invalid (<see cref="InvalidPayloadException"/>): dead-lettered on
+    /// its first delivery, never retried.
+    /// </summary>
+    public const string InvalidPayload = "invalid-payload";
+
     /// <summary>The handler failed (or the consumer crashed) on every one of the allowed deliveries.</summary>
     public const string MaxDeliveries = "max-deliveries";
 }

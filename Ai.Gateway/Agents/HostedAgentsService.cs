@@ -80,11 +80,12 @@ public sealed partial class HostedAgentsService(
             return;
         }
 
-        var task = message.GetPayload<AgentTask>();
-        if (task is null || string.IsNullOrEmpty(task.RunId))
+        // A payload that can never be a task is dead-lettered at once (invalid-payload), never retried.
+        var task = message.GetRequiredPayload<AgentTask>();
+        if (string.IsNullOrEmpty(task.RunId))
         {
             LogUnusableTask(logger, message.Id, agent.Id);
-            return;
+            throw new InvalidPayloadException($"TASK {message.Id} has no runId.");
         }
 
         // Every line logged while the agent works (policy, providers, tools) carries the run, step and agent.
@@ -177,6 +178,6 @@ public sealed partial class HostedAgentsService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe to {Topic} yet; retrying.")]
     private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string topic);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored task {MessageId} for agent {AgentId}: its payload is not an agent task.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettering task {MessageId} for agent {AgentId}: its payload is not an agent task.")]
     private static partial void LogUnusableTask(ILogger logger, string messageId, string agentId);
 }

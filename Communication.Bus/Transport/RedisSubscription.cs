@@ -177,7 +177,9 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private ResiliencePipeline BuildPipeline()
     {
-        var shouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException || !_abortHandlers.IsCancellationRequested);
+        // A rejected payload is not a failure: no retry, and the breaker does not count it.
+        var shouldHandle = new PredicateBuilder().Handle<Exception>(ex =>
+            ex is not InvalidPayloadException && (ex is not OperationCanceledException || !_abortHandlers.IsCancellationRequested));
         var builder = new ResiliencePipelineBuilder();
         builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions
         {
@@ -729,6 +731,12 @@ internal sealed class RedisSubscription : IBusSubscription
             {
                 Log.HandlerFailed(_logger, failure, Topic, Group, message.Id, message.DeliveryCount);
                 return; // acknowledged before handling: lost by design
+            }
+
+            if (failure is InvalidPayloadException invalid)
+            {
+                await DeadLetterAsync(entry, RejectionReasons.InvalidPayload, invalid.Message, message.DeliveryCount, rejected: true).ConfigureAwait(false);
+                return;
             }
 
             if (failure is BrokenCircuitException || (failure is OperationCanceledException && _abortHandlers.IsCancellationRequested))

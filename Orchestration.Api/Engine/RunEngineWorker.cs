@@ -64,11 +64,13 @@ public sealed partial class RunEngineWorker(
             return;
         }
 
-        var result = message.GetPayload<AgentTaskResult>(RunJson.Options);
-        if (result is null || string.IsNullOrEmpty(result.RunId) || string.IsNullOrEmpty(result.StepId))
+        // A payload that can never be a result is dead-lettered at once (invalid-payload), not redelivered: it must
+        // not open the results breaker that every run depends on.
+        var result = message.GetRequiredPayload<AgentTaskResult>(RunJson.Options);
+        if (string.IsNullOrEmpty(result.RunId) || string.IsNullOrEmpty(result.StepId))
         {
             LogUnusableResult(logger, message.Id);
-            return;
+            throw new InvalidPayloadException($"TASK_RESULT {message.Id} has no runId or stepId.");
         }
 
         using var scope = logger.BeginScope(new RunScope(result.RunId, result.StepId, result.AgentId));
@@ -93,6 +95,6 @@ public sealed partial class RunEngineWorker(
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling due timers failed; the next tick retries.")]
     private static partial void LogTimersFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored TASK_RESULT {MessageId}: its payload is not a task result.")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettering TASK_RESULT {MessageId}: its payload is not a task result.")]
     private static partial void LogUnusableResult(ILogger logger, string messageId);
 }

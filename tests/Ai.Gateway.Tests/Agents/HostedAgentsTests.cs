@@ -43,6 +43,19 @@ public sealed class HostedAgentsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_task_whose_payload_is_not_an_agent_task_is_dead_lettered_at_once_as_invalid_payload()
+    {
+        await _orchestrator.PublishAsync(OutgoingMessage.Create(MessageType.Task, "agent.engineer", Array.Empty<int>()), TestContext.Current.CancellationToken);
+
+        var letter = await Eventually.ValueAsync(
+            async () => (await _orchestrator.DeadLetters.ListAsync("agent.engineer")).FirstOrDefault(),
+            l => l is not null, TimeSpan.FromSeconds(30));
+        Assert.Equal(RejectionReasons.InvalidPayload, letter!.Reason);
+        Assert.Equal(1, letter.DeliveryCount);
+        Assert.Contains("AgentTask", letter.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void The_default_team_has_the_six_roles_with_english_and_arabic_prompts()
     {
         var options = _factory.Services.GetRequiredService<IOptions<HostedAgentsOptions>>().Value;

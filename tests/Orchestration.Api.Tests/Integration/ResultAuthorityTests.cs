@@ -77,6 +77,32 @@ public sealed class ResultAuthorityTests : IntegrationTest
         Assert.Equal(0, worker.Deliveries(runId, "s1"));
     }
 
+    [Fact]
+    public async Task A_signed_result_whose_payload_is_not_a_task_result_is_dead_lettered_at_once_and_runs_go_on()
+    {
+        var settings = new CommunicationBusSettings { ServiceName = "worker", ConsumerName = "worker" };
+        settings.Signing.Keys.Add(new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret });
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
+        await using var bus = new RedisMessageBus(redis, settings);
+        for (var i = 0; i < 12; i++)
+        {
+            await bus.PublishAsync(new OutgoingMessage(MessageType.TaskResult, "orchestration.results", "[]"u8.ToArray()), Ct);
+        }
+
+        var letters = await Eventually.ValueAsync(() => bus.DeadLetters.ListAsync("orchestration.results"), l => l.Count == 12, TimeSpan.FromSeconds(30));
+        Assert.All(letters, l =>
+        {
+            Assert.Equal(RejectionReasons.InvalidPayload, l.Reason);
+            Assert.Equal(1, l.DeliveryCount);
+        });
+
+        // The results breaker stayed closed: a run still completes.
+        await AgentAsync("worker2");
+        await Api.PutWorkflowAsync(Wf.Of("after-poison", Wf.Step("s1", agent: "worker2", maxAttempts: 1)), Ct);
+        var run = await Api.WaitForRunAsync(await Api.StartRunAsync("after-poison", cancellationToken: Ct), cancellationToken: Ct);
+        Assert.Equal("SUCCEEDED", Status(run));
+    }
+
     private async Task<PublishReceipt> PublishResultAsync(string sender, AgentTaskResult result, string? correlationId)
     {
         var settings = new CommunicationBusSettings { ServiceName = sender, ConsumerName = sender };
