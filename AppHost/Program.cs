@@ -30,6 +30,10 @@ var orchestration = builder.AddService<Projects.Orchestration_Api>("orchestratio
     .WithReference(redis).WaitFor(redis)
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
     .WithEnvironment("Auth__ApiKeys__gateway", gatewayServiceKey)
+    // Roles (docs/CONFIGURATION.md): the local client key may do everything; the gateway's key only registers
+    // and heartbeats its hosted agents.
+    .WithEnvironment("Auth__Roles__client", "client,admin")
+    .WithEnvironment("Auth__Roles__gateway", "agent")
     .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
     .AsPublicService();
@@ -39,6 +43,7 @@ builder.AddService<Projects.Ai_Gateway>("ai-gateway")
     .WithReference(redis).WaitFor(redis)
     .WithReference(orchestration)
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
+    .WithEnvironment("Auth__Roles__client", "client,admin")
     .WithEnvironment("HostedAgents__ApiKey", gatewayServiceKey)
     .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
     .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)

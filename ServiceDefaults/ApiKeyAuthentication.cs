@@ -21,6 +21,25 @@ public sealed class ApiKeyOptions
     /// <summary>Caller name → key, e.g. <c>Auth:ApiKeys:client</c>. At least one is required.</summary>
     [Required]
     public Dictionary<string, string> ApiKeys { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Caller name → its roles as a comma list (<see cref="ApiRoles"/>), e.g. <c>Auth:Roles:gateway = agent</c>.
+    /// A caller without an entry gets <see cref="ApiRoles.Default"/> (<c>client</c>).
+    /// </summary>
+    public Dictionary<string, string> Roles { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>The roles of <paramref name="caller"/> as configured (or the default), admin expanded to every role.</summary>
+    public IReadOnlyList<string> RolesOf(string caller)
+    {
+        var configured = Roles.TryGetValue(caller, out var list) && !string.IsNullOrWhiteSpace(list)
+            ? ParseRoles(list)
+            : ApiRoles.Default;
+        return configured.Contains(ApiRoles.Admin, StringComparer.Ordinal) ? ApiRoles.All : configured;
+    }
+
+    internal static IReadOnlyList<string> ParseRoles(string list) =>
+        list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(r => r.ToLowerInvariant()).Distinct(StringComparer.Ordinal).ToList();
 }
 
 internal sealed class ApiKeyOptionsValidator : IValidateOptions<ApiKeyOptions>
@@ -34,10 +53,29 @@ internal sealed class ApiKeyOptionsValidator : IValidateOptions<ApiKeyOptions>
                 "Auth:ApiKeys must name at least one API key (e.g. Auth__ApiKeys__client=<secret>); every route except health requires one.");
         }
 
+        var failures = new List<string>();
         var weak = keys.Where(k => k.Value.Length < ApiKeyOptions.MinimumKeyLength).Select(k => k.Key).ToList();
-        return weak.Count > 0
-            ? ValidateOptionsResult.Fail($"Auth:ApiKeys entries must be at least {ApiKeyOptions.MinimumKeyLength} characters: {string.Join(", ", weak)}.")
-            : ValidateOptionsResult.Success;
+        if (weak.Count > 0)
+        {
+            failures.Add($"Auth:ApiKeys entries must be at least {ApiKeyOptions.MinimumKeyLength} characters: {string.Join(", ", weak)}.");
+        }
+
+        foreach (var (caller, list) in options.Roles)
+        {
+            if (!options.ApiKeys.ContainsKey(caller))
+            {
+                failures.Add($"Auth:Roles:{caller} names a caller without a key (add Auth:ApiKeys:{caller}, or remove the roles).");
+                continue;
+            }
+
+            var unknown = ApiKeyOptions.ParseRoles(list ?? "").Where(r => !ApiRoles.All.Contains(r, StringComparer.Ordinal)).ToList();
+            if (unknown.Count > 0)
+            {
+                failures.Add($"Auth:Roles:{caller} has unknown role(s) {string.Join(", ", unknown.Select(r => $"'{r}'"))}; known roles: {string.Join(", ", ApiRoles.All)}.");
+            }
+        }
+
+        return failures.Count > 0 ? ValidateOptionsResult.Fail(failures) : ValidateOptionsResult.Success;
     }
 }
 
@@ -82,7 +120,9 @@ internal sealed class ApiKeyAuthenticationHandler(
             return Task.FromResult(AuthenticateResult.Fail("The API key is not valid."));
         }
 
-        var identity = new ClaimsIdentity([new Claim(ClaimTypes.Name, caller)], SchemeName);
+        var claims = new List<Claim> { new(ClaimTypes.Name, caller) };
+        claims.AddRange(keys.CurrentValue.RolesOf(caller).Select(role => new Claim(ClaimTypes.Role, role)));
+        var identity = new ClaimsIdentity(claims, SchemeName);
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
     }
 
@@ -126,7 +166,9 @@ public static class ApiKeyAuthenticationExtensions
 {
     /// <summary>
     /// Requires an API key on every endpoint that does not opt out with <c>AllowAnonymous</c>
-    /// (the health endpoints do). Keys come from <c>Auth:ApiKeys</c> and are validated at start-up.
+    /// (the health endpoints do), and a role (<see cref="ApiRoles"/>): the one a route group names with
+    /// <c>RequireAuthorization(ApiRoles.X)</c>, else <c>client</c>. Keys come from <c>Auth:ApiKeys</c>, roles from
+    /// <c>Auth:Roles</c>; both are validated at start-up.
     /// </summary>
     public static TBuilder AddApiKeyAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -138,12 +180,21 @@ public static class ApiKeyAuthenticationExtensions
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
 
-        var requireKey = new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName)
+        // One policy per role, named like it; a route without a policy of its own needs the client role
+        // (least privilege: an agent key reaches only the routes that name the agent role).
+        AuthorizationPolicy RequireRole(string role) => new AuthorizationPolicyBuilder(ApiKeyAuthenticationHandler.SchemeName)
             .RequireAuthenticatedUser()
+            .RequireRole(role)
             .Build();
-        builder.Services.AddAuthorizationBuilder()
-            .SetDefaultPolicy(requireKey)
-            .SetFallbackPolicy(requireKey);
+        var authorization = builder.Services.AddAuthorizationBuilder()
+            .SetDefaultPolicy(RequireRole(ApiRoles.Client))
+            .SetFallbackPolicy(RequireRole(ApiRoles.Client));
+        foreach (var role in ApiRoles.All)
+        {
+            authorization.AddPolicy(role, RequireRole(role));
+        }
+
+        builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, ApiRoleForbiddenHandler>();
 
         return builder;
     }

@@ -11,7 +11,7 @@ public static class ChatCompletionsApi
 {
     public static IEndpointRouteBuilder MapChatCompletionsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/chat").WithTags("OpenAI compatible");
+        var api = app.MapGroup("/v1/chat").WithTags("OpenAI compatible").RequireAuthorization(ApiRoles.Client);
 
         api.MapPost("/completions", CreateChatCompletion)
             .WithName("CreateChatCompletion")

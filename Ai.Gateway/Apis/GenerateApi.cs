@@ -13,7 +13,7 @@ public static class GenerateApi
 {
     public static IEndpointRouteBuilder MapGenerateApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/generate").WithTags("Generate");
+        var api = app.MapGroup("/v1/generate").WithTags("Generate").RequireAuthorization(ApiRoles.Client);
 
         api.MapPost("/", Generate)
             .WithName("Generate")

@@ -12,7 +12,7 @@ public static class ModelsApi
 {
     public static IEndpointRouteBuilder MapModelsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1").WithTags("Models");
+        var api = app.MapGroup("/v1").WithTags("Models").RequireAuthorization(ApiRoles.Client);
 
         // OpenAI's shape, so any OpenAI SDK's models.list / models.retrieve works against the gateway.
         api.MapGet("/models", ListOpenAIModels)
@@ -26,7 +26,7 @@ public static class ModelsApi
             .Produces<OpenAIModel>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        app.MapGroup("/v1/gateway").WithTags("Models").MapGet("/models", ListModels)
+        app.MapGroup("/v1/gateway").WithTags("Models").RequireAuthorization(ApiRoles.Client).MapGet("/models", ListModels)
             .WithName("ListGatewayModels")
             .WithSummary("The model catalog: providers, tiers, prices, limits, fallback chains, live bucket and circuit state");
 

@@ -7,7 +7,7 @@ public static class PromptsApi
 {
     public static IEndpointRouteBuilder MapPromptsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/prompts").WithTags("Prompts");
+        var api = app.MapGroup("/v1/prompts").WithTags("Prompts").RequireAuthorization(ApiRoles.Client);
 
         api.MapGet("/", ListPrompts)
             .WithName("ListPrompts")

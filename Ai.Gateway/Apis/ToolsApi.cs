@@ -8,7 +8,7 @@ public static class ToolsApi
 {
     public static IEndpointRouteBuilder MapToolsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/tools").WithTags("Tools");
+        var api = app.MapGroup("/v1/tools").WithTags("Tools").RequireAuthorization(ApiRoles.Client);
 
         api.MapGet("/", ListTools)
             .WithName("ListTools")

@@ -9,7 +9,7 @@ public static class UsageApi
 {
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/v1").WithTags("Usage")
+        app.MapGroup("/v1").WithTags("Usage").RequireAuthorization(ApiRoles.Client)
             .MapGet("/usage", GetUsage)
             .WithName("GetUsage")
             .WithSummary("Usage per model for a UTC day (default today), summed over every replica: requests, tokens, cost, denials, fallbacks");

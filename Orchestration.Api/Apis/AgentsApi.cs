@@ -11,13 +11,15 @@ public static class AgentsApi
     {
         var api = app.MapGroup("/api/agents").WithTags("Agents");
 
+        // Agents register and heartbeat themselves (agent role); clients read the registry; admins remove agents.
         api.MapPost("/", Register).WithName("RegisterAgent").WithSummary("Register an agent, or update its registration")
-            .Accepts<AgentRegistration>("application/json");
-        api.MapGet("/", ListAgents).WithName("ListAgents").WithSummary("List agents, optionally by capability and status (active = available)");
-        api.MapGet("/{id}", GetAgent).WithName("GetAgent").WithSummary("Get one agent");
-        api.MapDelete("/{id}", Unregister).WithName("UnregisterAgent").WithSummary("Remove an agent");
+            .Accepts<AgentRegistration>("application/json").RequireAuthorization(ApiRoles.Agent);
+        api.MapGet("/", ListAgents).WithName("ListAgents").WithSummary("List agents, optionally by capability and status (active = available)")
+            .RequireAuthorization(ApiRoles.Client);
+        api.MapGet("/{id}", GetAgent).WithName("GetAgent").WithSummary("Get one agent").RequireAuthorization(ApiRoles.Client);
+        api.MapDelete("/{id}", Unregister).WithName("UnregisterAgent").WithSummary("Remove an agent").RequireAuthorization(ApiRoles.Admin);
         api.MapPost("/{id}/heartbeat", Heartbeat).WithName("AgentHeartbeat").WithSummary("Keep an agent alive, optionally changing its declared status")
-            .Accepts<AgentHeartbeat>("application/json");
+            .Accepts<AgentHeartbeat>("application/json").RequireAuthorization(ApiRoles.Agent);
 
         return app;
     }

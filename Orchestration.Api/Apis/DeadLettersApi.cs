@@ -12,7 +12,7 @@ public static class DeadLettersApi
     public static IEndpointRouteBuilder MapDeadLettersApi(this IEndpointRouteBuilder app)
     {
         // role: admin — operational routes; require ApiRoles.Admin once ServiceDefaults has roles (issue 9).
-        var api = app.MapGroup("/api/dead-letters").WithTags("Dead letters");
+        var api = app.MapGroup("/api/dead-letters").WithTags("Dead letters").RequireAuthorization(ApiRoles.Admin);
 
         api.MapGet("/", ListTopics).WithName("ListDeadLetterTopics").WithSummary("Topics with dead letters, with counts");
         api.MapGet("/{topic}", ListDeadLetters).WithName("ListDeadLetters").WithSummary("A topic's dead letters, oldest first (paged with after=)");

@@ -17,9 +17,10 @@ public static partial class RunsApi
         app.MapPost("/api/workflows/{id}/runs", StartRun)
             .WithTags("Runs").WithName("StartRun")
             .WithSummary("Start a run (202); with ?waitMs= the final state is returned if the run ends within the wait")
-            .Accepts<StartRunRequest>("application/json");
+            .Accepts<StartRunRequest>("application/json")
+            .RequireAuthorization(ApiRoles.Client);
 
-        var api = app.MapGroup("/api/runs").WithTags("Runs");
+        var api = app.MapGroup("/api/runs").WithTags("Runs").RequireAuthorization(ApiRoles.Client);
         api.MapGet("/", ListRuns).WithName("ListRuns").WithSummary("List runs, newest first, by workflow and status (paged)");
         api.MapGet("/{runId}", GetRun).WithName("GetRun").WithSummary("Get a run with its steps");
         api.MapGet("/{runId}/events", StreamEvents).WithName("RunEvents").WithSummary("The run's events as Server-Sent Events: history, then live, until the run ends");

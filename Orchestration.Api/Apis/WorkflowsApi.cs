@@ -11,7 +11,7 @@ public static class WorkflowsApi
 {
     public static IEndpointRouteBuilder MapWorkflowsApi(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/api/workflows").WithTags("Workflows");
+        var api = app.MapGroup("/api/workflows").WithTags("Workflows").RequireAuthorization(ApiRoles.Client);
 
         api.MapPut("/{id}", PutWorkflow).WithName("PutWorkflow")
             .WithSummary("Store a workflow definition after validating it; a changed definition becomes a new immutable version (If-Match: the version you read, 412 if it moved on)")

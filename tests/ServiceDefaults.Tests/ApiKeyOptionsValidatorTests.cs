@@ -34,3 +34,40 @@ public sealed class ApiKeyOptionsValidatorTests
     public void Long_enough_keys_are_valid() =>
         Assert.True(new ApiKeyOptionsValidator().Validate(null, Keys(("client", "0123456789abcdef"))).Succeeded);
 }
+
+public sealed class ApiRoleOptionsTests
+{
+    private static ApiKeyOptions Options(params (string Caller, string Roles)[] roles) => new()
+    {
+        ApiKeys = new() { ["client"] = "0123456789abcdef", ["gateway"] = "fedcba9876543210" },
+        Roles = roles.ToDictionary(r => r.Caller, r => r.Roles),
+    };
+
+    [Fact]
+    public void An_unknown_role_fails_start_up_naming_the_key()
+    {
+        var result = new ApiKeyOptionsValidator().Validate(null, Options(("gateway", "agent, superuser")));
+
+        Assert.True(result.Failed);
+        Assert.Contains("Auth:Roles:gateway", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("'superuser'", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Roles_for_a_caller_without_a_key_fail_start_up() =>
+        Assert.Contains("Auth:Roles:typo", new ApiKeyOptionsValidator().Validate(null, Options(("typo", "admin"))).FailureMessage, StringComparison.Ordinal);
+
+    [Fact]
+    public void Known_roles_in_any_case_and_spacing_are_valid() =>
+        Assert.True(new ApiKeyOptionsValidator().Validate(null, Options(("client", " Client , ADMIN"), ("gateway", "agent"))).Succeeded);
+
+    [Fact]
+    public void A_key_without_roles_is_a_client_and_admin_implies_every_role()
+    {
+        var options = Options(("gateway", "agent"), ("client", "admin"));
+
+        Assert.Equal([ApiRoles.Client], new ApiKeyOptions { ApiKeys = options.ApiKeys }.RolesOf("client"));
+        Assert.Equal([ApiRoles.Agent], options.RolesOf("gateway"));
+        Assert.Equal(ApiRoles.All, options.RolesOf("client"));
+    }
+}

@@ -14,6 +14,8 @@ public static class TestSecrets
     {
         ["ConnectionStrings:redis"] = redisConnectionString,
         ["Auth:ApiKeys:client"] = ApiKey,
+        // As the AppHost's local client key: client and admin (admin implies agent, so tests can register agents).
+        ["Auth:Roles:client"] = "client,admin",
         ["Bus:Signing:Keys:0:Id"] = SigningKeyId,
         ["Bus:Signing:Keys:0:Secret"] = SigningSecret,
     };
