@@ -93,6 +93,59 @@ public sealed class ChaosTests : IAsyncLifetime
         }, replicas: 2);
     }
 
+    [Fact]
+    public async Task The_gateway_killed_mid_load_and_restarted_its_hosted_agents_finish_every_run()
+    {
+        var (orchestration, api) = await StartServiceAsync();
+        var gatewaySettings = new Dictionary<string, string?>
+        {
+            ["HostedAgents:ApiKey"] = TestSecrets.ApiKey,
+            ["HostedAgents:OrchestrationUrl"] = orchestration.BaseAddress.ToString(),
+            ["HostedAgents:HeartbeatInterval"] = "00:00:01",
+            ["Gemini:ApiKey"] = null, // the offline provider answers every model
+            ["OpenAI:ApiKey"] = null,
+        };
+        var gateway = await ServiceProcess.StartAsync("Ai.Gateway", _redis.ConnectionString, gatewaySettings, cancellationToken: Ct);
+        _owned.Add(gateway);
+
+        // Two steps for the team leader's "planning" capability, each with a short attempt timeout: a task the killed
+        // gateway held is retried (a new attempt), never answered twice.
+        await api.PutWorkflowAsync(Wf.Of("chaos-hosted",
+            Wf.Step("plan", capability: "planning", timeoutMs: 10_000, backoffMs: 200),
+            Wf.Step("replan", capability: "planning", timeoutMs: 10_000, backoffMs: 200)), Ct);
+        await Eventually.TrueAsync(async () => (await api.GetStringAsync("/api/agents", Ct)).Contains("team-leader", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(60), "the gateway's hosted agents registered");
+        var started = DateTimeOffset.UtcNow;
+        var runIds = await Task.WhenAll(Enumerable.Range(0, RunCount).Select(i => api.StartRunAsync("chaos-hosted", new { task = $"plan {i}" }, cancellationToken: Ct)));
+
+        await Eventually.ValueAsync(async () => await Task.WhenAll(runIds.Select(id => GetRunOrNullAsync(api, id))),
+            all => all.Count(r => r is { } run && Step(run, "plan").GetProperty("status").GetString() == "SUCCEEDED") >= 1,
+            TimeSpan.FromMinutes(2), "the hosted agents answer before the fault", TimeSpan.FromMilliseconds(100));
+        await gateway.KillAsync();
+        var replacement = await ServiceProcess.StartAsync("Ai.Gateway", _redis.ConnectionString, gatewaySettings, cancellationToken: Ct);
+        _owned.Add(replacement);
+
+        var runs = await Eventually.ValueAsync(
+            async () => await Task.WhenAll(runIds.Select(id => GetRunOrNullAsync(api, id))),
+            all => all.All(r => r is { } run && IsTerminal(run)),
+            TimeSpan.FromMinutes(4), $"every run ends after the gateway was killed\n--- new gateway output ---\n{replacement.Output}", TimeSpan.FromMilliseconds(250));
+        var elapsed = DateTimeOffset.UtcNow - started;
+
+        var notSucceeded = runs.Where(r => Status(r!.Value) != "SUCCEEDED").Select(r => $"{r!.Value.GetProperty("runId").GetString()} {Status(r.Value)}").ToList();
+        var steps = runs.SelectMany(r => new[] { Step(r!.Value, "plan"), Step(r.Value, "replan") }).ToList();
+        var retried = steps.Count(s => s.GetProperty("attempts").GetInt32() > 1);
+        var repeatedAttemptNumbers = steps.Count(s =>
+        {
+            var numbers = s.GetProperty("attemptHistory").EnumerateArray().Select(a => a.GetProperty("number").GetInt32()).ToList();
+            return numbers.Count != numbers.Distinct().Count();
+        });
+        Record("ai-gateway killed (-9) and restarted", $"{RunCount} runs × 2 steps on the gateway's hosted agents ({retried} step attempts retried after the kill)", RunCount,
+            runs.Length - notSucceeded.Count, steps.Count(s => s.GetProperty("status").GetString() != "SUCCEEDED"), repeatedAttemptNumbers, elapsed);
+
+        Assert.Empty(notSucceeded);
+        Assert.Equal(0, repeatedAttemptNumbers);
+    }
+
     /// <summary>
     /// Starts the service (<paramref name="replicas"/> processes), two outside agents sharing a capability, and
     /// <see cref="RunCount"/> runs; injects <paramref name="fault"/> once a third of the step attempts have
@@ -141,7 +194,7 @@ public sealed class ChaosTests : IAsyncLifetime
         var duplicated = deliveries.Where(d => d.Value > 1).Select(d => $"{d.Key}: {d.Value} deliveries").ToList();
         var stepsWithoutOutput = runs.SelectMany(r => StepIds.Where(s => Step(r!.Value, s).GetProperty("status").GetString() != "SUCCEEDED")
             .Select(s => $"{r!.Value.GetProperty("runId").GetString()}/{s}")).ToList();
-        Record(fault, replicas, RunCount, runs.Length - notSucceeded.Count, stepsWithoutOutput.Count, duplicated.Count, elapsed);
+        Record(fault, $"{RunCount} runs × 3 steps, {replicas} replica(s), 2 outside agents", RunCount, runs.Length - notSucceeded.Count, stepsWithoutOutput.Count, duplicated.Count, elapsed);
 
         Assert.Equal(RunCount, runIds.Distinct().Count());
         Assert.Empty(notSucceeded);
@@ -193,7 +246,7 @@ public sealed class ChaosTests : IAsyncLifetime
     }
 
     /// <summary>Appends this test's outcome to artifacts/chaos/results.md (the source of docs/RELIABILITY.md's table).</summary>
-    private static void Record(string fault, int replicas, int runs, int succeeded, int lostSteps, int duplicated, TimeSpan elapsed)
+    private static void Record(string fault, string load, int runs, int succeeded, int lostSteps, int duplicated, TimeSpan elapsed)
     {
         var directory = FindArtifacts();
         if (directory is null)
@@ -209,7 +262,7 @@ public sealed class ChaosTests : IAsyncLifetime
         }
 
         File.AppendAllText(path, string.Create(CultureInfo.InvariantCulture,
-            $"| {fault} | {runs} runs × 3 steps, {replicas} replica(s), 2 agents | {succeeded}/{runs} runs SUCCEEDED | {lostSteps} steps | {duplicated} attempts | {elapsed.TotalSeconds:F1} s |\n"));
+            $"| {fault} | {load} | {succeeded}/{runs} runs SUCCEEDED | {lostSteps} steps | {duplicated} attempts | {elapsed.TotalSeconds:F1} s |\n"));
     }
 
     private static string? FindArtifacts()
