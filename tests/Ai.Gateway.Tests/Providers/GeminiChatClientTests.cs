@@ -548,17 +548,18 @@ public sealed class GeminiChatClientTests : IAsyncLifetime
     [Fact(Timeout = 30_000)]
     public async Task A_stream_that_goes_silent_times_out_after_its_last_event()
     {
+        // The clock moves only once the first event is in: a loaded machine cannot make the test time out before it.
+        var clock = new FakeTimeProvider();
         _server.Enqueue(GeminiReplies.Stream([GeminiReplies.Response([GeminiReplies.TextPart("partial")], null)], thenStall: true));
-        using var client = _server.CreateClient(requestTimeout: TimeSpan.FromMilliseconds(300));
+        using var client = _server.CreateClient(requestTimeout: TimeSpan.FromSeconds(5), timeProvider: clock);
 
         var received = new List<string>();
-        var failure = await Assert.ThrowsAsync<ModelProviderException>(async () =>
-        {
-            await foreach (var update in client.GetStreamingResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken))
-            {
-                received.Add(update.Text);
-            }
-        });
+        await using var updates = client.GetStreamingResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken).GetAsyncEnumerator(TestContext.Current.CancellationToken);
+        Assert.True(await updates.MoveNextAsync());
+        received.Add(updates.Current.Text);
+        var next = updates.MoveNextAsync().AsTask();
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var failure = await Assert.ThrowsAsync<ModelProviderException>(() => next);
 
         Assert.Equal(["partial"], received);
         Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
