@@ -128,13 +128,4 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
         Assert.Contains("exited with code", error.Message);
         Assert.Contains("Secret", error.Message);
     }
-
-    private sealed class DisposableClient(HttpClient client) : IAsyncDisposable
-    {
-        public ValueTask DisposeAsync()
-        {
-            client.Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
 }
