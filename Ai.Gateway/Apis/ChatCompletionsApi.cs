@@ -1,3 +1,4 @@
+using Ai.Gateway.Generation;
 using Ai.Gateway.OpenAICompat;
 
 namespace Ai.Gateway.Apis;
@@ -34,6 +35,7 @@ public static class ChatCompletionsApi
         var body = await JsonBodyReader.ReadAsync<ChatCompletionRequest>(http.Request, OpenAIJson.Options, cancellationToken);
         if (!body.IsValid)
         {
+            http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
             return body.Problem.Errors.Count > 0
                 ? OpenAIErrors.Invalid(body.Problem.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
                 : OpenAIErrors.Attach(body.Problem.ToResult());
@@ -68,6 +70,7 @@ public static class ChatCompletionsApi
         }
         catch (ChatRequestException invalid)
         {
+            http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
             return OpenAIErrors.Invalid(invalid.Errors);
         }
         catch (Exception ex) when (OpenAIErrors.ForFailure(ex, http) is { } failure)

@@ -14,8 +14,29 @@ public static class GatewayProblems
     /// <summary>The <c>code</c> of every safety block on /v1/generate: the problem, a batch item's error, a stream's error event.</summary>
     public const string ContentBlockedCode = "content_blocked";
 
+    /// <summary>
+    /// OpenAI's SDKs retry 408/409/429/5xx on their own unless the answer says <c>x-should-retry: false</c>. The gateway
+    /// says it on every failure it answers: it already retried and fell back, or the request cannot succeed as sent; only a
+    /// 429 whose wait is short says <c>true</c>.
+    /// </summary>
+    public const string ShouldRetryHeader = "x-should-retry";
+
+    /// <summary>Longest Retry-After for which a client is told to retry (OpenAI's SDKs wait at most about a minute).</summary>
+    public static readonly TimeSpan ClientRetryLimit = TimeSpan.FromSeconds(60);
+
     /// <summary>The problem for a failure, or null when the exception is not one the gateway expects.</summary>
-    public static IResult? For(Exception exception, HttpContext? http = null) => exception switch
+    public static IResult? For(Exception exception, HttpContext? http = null)
+    {
+        var result = Problem(exception, http);
+        if (result is not null && http is not null && !http.Response.Headers.ContainsKey(ShouldRetryHeader))
+        {
+            http.Response.Headers[ShouldRetryHeader] = "false";
+        }
+
+        return result;
+    }
+
+    private static IResult? Problem(Exception exception, HttpContext? http) => exception switch
     {
         GenerateValidationException invalid => TypedResults.ValidationProblem(invalid.Errors, title: "The request is invalid"),
         InvalidModelOutputException output => TypedResults.Problem(
@@ -57,6 +78,8 @@ public static class GatewayProblems
         {
             var headers = http.Response.Headers;
             headers.RetryAfter = Math.Max(retryAfter, 1).ToString(CultureInfo.InvariantCulture);
+            // A per-minute limit is worth the SDK's own retry; a wait until tomorrow's quota is not.
+            headers[ShouldRetryHeader] = retryAfter <= ClientRetryLimit.TotalSeconds ? "true" : "false";
             if (limited.PrimaryLimit is { } bucket)
             {
                 headers["RateLimit-Remaining"] = bucket.Remaining.ToString(CultureInfo.InvariantCulture);

@@ -171,7 +171,7 @@ public sealed partial class GatewayChatClient(
         GatewayCallContext.From(chatOptions) ?? new GatewayCallContext(),
         catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel),
         messages as IList<ChatMessage> ?? messages.ToList(),
-        new Failures());
+        new Failures(() => DailyQuotaReset.After(time.GetUtcNow(), options.Value.DailyQuotaTimeZone)));
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
@@ -283,7 +283,8 @@ public sealed partial class GatewayChatClient(
         !cancellationToken.IsCancellationRequested
         && ex is ModelProviderException or ModelRateLimitedException or BrokenCircuitException or TimeoutRejectedException or IsolatedCircuitException;
 
-    private sealed class Failures
+    /// <param name="untilQuotaReset">How long until the providers' per-day quotas reset.</param>
+    private sealed class Failures(Func<TimeSpan> untilQuotaReset)
     {
         private Exception? _last;
         private TimeSpan? _retryAfter;
@@ -295,6 +296,8 @@ public sealed partial class GatewayChatClient(
             var wait = ex switch
             {
                 ModelRateLimitedException limited => limited.Decision.DailyQuotaExhausted ? limited.Decision.DailyResetAfter : limited.Decision.RetryAfter,
+                // A provider's per-day quota: its RetryInfo (if any) is no promise; the quota is back at the reset.
+                ModelProviderException { Kind: ModelFailureKind.QuotaExhausted } => untilQuotaReset(),
                 ModelProviderException { RetryAfter: { } after } => after,
                 _ => null,
             };

@@ -115,10 +115,24 @@ internal sealed partial record ProviderErrorBody(
             : null;
     }
 
-    private static TimeSpan? ParseRetryHint(string message)
+    /// <summary>
+    /// A delay given only in the message, as Go-style durations: "Please retry in 47.434392449s.", "retry in 1m5.5s",
+    /// "retry in 1h2m", "retry in 750ms".
+    /// </summary>
+    internal static TimeSpan? ParseRetryHint(string message)
     {
         var match = RetryHint().Match(message);
-        return match.Success ? ParseDuration(match.Groups[1].Value + "s") : null;
+        if (!match.Success || match.Groups["value"].Value.Length == 0)
+        {
+            return null;
+        }
+
+        double Part(string name) => match.Groups[name].Success
+            ? double.Parse(match.Groups[name].ValueSpan, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture)
+            : 0;
+
+        var seconds = (Part("h") * 3600) + (Part("m") * 60) + Part("s") + (Part("ms") / 1000);
+        return seconds >= 0 && seconds < TimeSpan.MaxValue.TotalSeconds ? TimeSpan.FromSeconds(seconds) : null;
     }
 
     private static string? StringOf(JsonElement element, string name) =>
@@ -131,6 +145,7 @@ internal sealed partial record ProviderErrorBody(
             }
             : null;
 
-    [GeneratedRegex(@"retry in ([0-9]+(?:\.[0-9]+)?)s\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"retry (?:in|after) (?<value>(?:(?<h>[0-9]+(?:\.[0-9]+)?)h)?(?:(?<m>[0-9]+(?:\.[0-9]+)?)m(?!s))?(?:(?<s>[0-9]+(?:\.[0-9]+)?)s|(?<ms>[0-9]+(?:\.[0-9]+)?)ms)?)\b",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex RetryHint();
 }
