@@ -59,4 +59,10 @@ public sealed record ModelDefinition
 
     /// <summary>Models to try, in order, when this one fails or is out of quota.</summary>
     public List<string> Fallbacks { get; init; } = [];
+
+    /// <summary>
+    /// The Gemini thinking levels the model accepts (<c>MINIMAL</c>, <c>LOW</c>, <c>MEDIUM</c>, <c>HIGH</c>), where they are
+    /// known. <c>reasoning_effort: "minimal"</c> sends <c>MINIMAL</c> only to a model that lists it, else <c>LOW</c>.
+    /// </summary>
+    public List<string> ThinkingLevels { get; init; } = [];
 }

@@ -18,6 +18,10 @@ public sealed record ChatCompletion(
 {
     [JsonPropertyName("object"), JsonPropertyOrder(-1)]
     public string Object => "chat.completion";
+
+    /// <summary>The upstream's <c>system_fingerprint</c>, when an OpenAI-compatible provider answered with one.</summary>
+    [JsonPropertyName("system_fingerprint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SystemFingerprint { get; init; }
 }
 
 public sealed record ChatCompletionChoice(
@@ -56,10 +60,18 @@ public sealed record ChatCompletionFunctionCallOut(
 public sealed record ChatCompletionUsage(
     [property: JsonPropertyName("prompt_tokens")] long PromptTokens,
     [property: JsonPropertyName("completion_tokens")] long CompletionTokens,
-    [property: JsonPropertyName("total_tokens")] long TotalTokens)
+    [property: JsonPropertyName("total_tokens")] long TotalTokens,
+    [property: JsonPropertyName("prompt_tokens_details")] PromptTokensDetails PromptTokensDetails,
+    [property: JsonPropertyName("completion_tokens_details")] CompletionTokensDetails CompletionTokensDetails)
 {
-    public static ChatCompletionUsage From(TokenUsage usage) => new(usage.InputTokens, usage.OutputTokens, usage.TotalTokens);
+    /// <remarks>Gemini's cachedContentTokenCount becomes cached_tokens, its thoughtsTokenCount reasoning_tokens (counted in completion_tokens, as OpenAI counts them).</remarks>
+    public static ChatCompletionUsage From(TokenUsage usage) => new(usage.InputTokens, usage.OutputTokens, usage.TotalTokens,
+        new PromptTokensDetails(usage.CachedInputTokens), new CompletionTokensDetails(usage.ReasoningTokens));
 }
+
+public sealed record PromptTokensDetails([property: JsonPropertyName("cached_tokens")] long CachedTokens);
+
+public sealed record CompletionTokensDetails([property: JsonPropertyName("reasoning_tokens")] long ReasoningTokens);
 
 /// <summary>
 /// What the gateway did for the request, in the gateway's own (camelCase) shape: every attempt,
@@ -85,6 +97,10 @@ public sealed record ChatCompletionChunk(
 {
     [JsonPropertyName("object"), JsonPropertyOrder(-1)]
     public string Object => "chat.completion.chunk";
+
+    /// <summary>The upstream's <c>system_fingerprint</c>, on every chunk once the upstream has sent it.</summary>
+    [JsonPropertyName("system_fingerprint"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? SystemFingerprint { get; init; }
 
     /// <summary>Only on the last chunk, when <c>stream_options.include_usage</c> asked for it (then <c>choices</c> is empty).</summary>
     [JsonPropertyName("usage"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]

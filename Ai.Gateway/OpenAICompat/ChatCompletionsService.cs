@@ -42,7 +42,10 @@ public sealed class ChatCompletionsService(
             var answer = new ChatCompletionAnswer(content.Length == 0 && calls.Count > 0 ? null : content, calls.Count > 0 ? calls : null);
             return new ChatCompletion(NewId(), Created(), context.AnsweredBy ?? call.Route.Model,
                 [new ChatCompletionChoice(0, answer, FinishReason(response.FinishReason, calls.Count > 0))],
-                ChatCompletionUsage.From(context.Usage), Extras(call, context, started));
+                ChatCompletionUsage.From(context.Usage), Extras(call, context, started))
+            {
+                SystemFingerprint = SystemFingerprint(response.RawRepresentation),
+            };
         }
         catch (OperationCanceledException) when (total.HasExpired)
         {
@@ -82,7 +85,9 @@ public sealed class ChatCompletionsService(
             }
 
             var model = AnsweringModel(context, call.Route.Model);
-            ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finishReason = null) => new(id, created, model, [new(delta, finishReason)]);
+            string? fingerprint = null;
+            ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finishReason = null) =>
+                new(id, created, model, [new(delta, finishReason)]) { SystemFingerprint = fingerprint };
 
             if (blocked)
             {
@@ -113,6 +118,7 @@ public sealed class ChatCompletionsService(
             do
             {
                 var update = updates.Current;
+                fingerprint ??= SystemFingerprint(update.RawRepresentation);
                 finish = update.FinishReason ?? finish;
                 var text = string.Concat(update.Contents.OfType<TextContent>().Select(t => t.Text));
                 var calls = new List<ChatCompletionToolCallDelta>();
@@ -134,7 +140,7 @@ public sealed class ChatCompletionsService(
             if (call.IncludeUsage)
             {
                 yield return last;
-                yield return new ChatCompletionChunk(id, created, model, []) { Usage = ChatCompletionUsage.From(context.Usage), Gateway = extras };
+                yield return new ChatCompletionChunk(id, created, model, []) { Usage = ChatCompletionUsage.From(context.Usage), Gateway = extras, SystemFingerprint = fingerprint };
             }
             else
             {
@@ -142,6 +148,14 @@ public sealed class ChatCompletionsService(
             }
         }
     }
+
+    // An OpenAI-compatible upstream's fingerprint, carried through the re-serialised answer (Gemini has none).
+    private static string? SystemFingerprint(object? raw) => raw switch
+    {
+        OpenAI.Chat.ChatCompletion completion => completion.SystemFingerprint,
+        OpenAI.Chat.StreamingChatCompletionUpdate update => update.SystemFingerprint,
+        _ => null,
+    };
 
     private async Task<(ChatResponse Response, string Content)> CheckJsonAsync(ChatCompletionCall call, ChatResponse response, CancellationToken cancellationToken)
     {

@@ -26,6 +26,9 @@ public sealed record ChatCompletionCall(
 public static partial class ChatRequestMapping
 {
     private const string Auto = "auto";
+
+    /// <summary>Marks options whose caller asked for <c>reasoning_effort: "minimal"</c>.</summary>
+    public const string MinimalReasoningKey = "gateway.reasoning.minimal";
     private static readonly JsonElement EmptyParameters = JsonSerializer.Deserialize<JsonElement>("""{"type":"object","properties":{}}""");
 
     public static ChatCompletionCall Map(ChatCompletionRequest request, ModelCatalog catalog, ModelRouter router)
@@ -73,6 +76,8 @@ public static partial class ChatRequestMapping
             ToolMode = toolMode,
             AllowMultipleToolCalls = request.ParallelToolCalls,
             Reasoning = reasoning,
+            // MEAI has no "minimal" effort: Low, marked, so the gateway can send Gemini's MINIMAL to models that have it.
+            AdditionalProperties = request.ReasoningEffort == "minimal" ? new() { [MinimalReasoningKey] = true } : null,
         };
         return new ChatCompletionCall(messages, options, route, schema, format is ChatResponseFormatJson,
             request.Stream == true, request.Stream == true && request.StreamOptions?.IncludeUsage == true);

@@ -44,7 +44,7 @@ public sealed partial class GatewayChatClient(
             try
             {
                 var response = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, cancellationToken, c => c.GetResponseAsync(history, ForModel(chatOptions, model), ct), ct),
+                    async ct => await CallAsync(model, context, cancellationToken, c => c.GetResponseAsync(history, ForModel(chatOptions, model, providers.ServingProvider(model)), ct), ct),
                     cancellationToken);
                 Answered(chain, i, model, response.Usage, context);
                 return response;
@@ -126,7 +126,7 @@ public sealed partial class GatewayChatClient(
             // by the attempt timeout until the first update has arrived.
             using (attempt.Register(stream.Cancel))
             {
-                stream.Start(client.GetStreamingResponseAsync(history, ForModel(chatOptions, model), stream.Token));
+                stream.Start(client.GetStreamingResponseAsync(history, ForModel(chatOptions, model, providers.ServingProvider(model)), stream.Token));
                 return await stream.MoveNextAsync() ? stream : throw new ModelProviderException(
                     "The stream ended before any update.", providers.ServingProvider(model), model.Id, ModelFailureKind.InvalidResponse);
             }
@@ -266,10 +266,28 @@ public sealed partial class GatewayChatClient(
             .UseOpenTelemetry(options.Value.CaptureContent ? loggers : null, TelemetrySource, otel => otel.EnableSensitiveData = options.Value.CaptureContent)
             .Build());
 
-    private static ChatOptions ForModel(ChatOptions? chatOptions, ModelDefinition model)
+    private static ChatOptions ForModel(ChatOptions? chatOptions, ModelDefinition model, string provider)
     {
         var copy = chatOptions?.Clone() ?? new ChatOptions();
         copy.ModelId = model.Id;
+        if (provider == ProviderNames.Gemini && copy.AdditionalProperties?.ContainsKey(OpenAICompat.ChatRequestMapping.MinimalReasoningKey) == true
+            && model.ThinkingLevels.Contains("MINIMAL", StringComparer.OrdinalIgnoreCase))
+        {
+            // Gemini's lowest level, on a model that has it: a raw thinkingConfig wins over the one built from Low.
+            var caller = copy.RawRepresentationFactory;
+            copy.RawRepresentationFactory = client =>
+            {
+                var raw = caller?.Invoke(client) as System.Text.Json.Nodes.JsonObject ?? [];
+                if (raw["generationConfig"] is not System.Text.Json.Nodes.JsonObject config)
+                {
+                    raw["generationConfig"] = config = [];
+                }
+
+                config["thinkingConfig"] = new System.Text.Json.Nodes.JsonObject { ["thinkingLevel"] = "MINIMAL" };
+                return raw;
+            };
+        }
+
         return copy;
     }
 

@@ -46,7 +46,9 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
         using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
         try
         {
-            return await base.GetResponseAsync(messages, options, deadline.Token);
+            var response = await base.GetResponseAsync(messages, options, deadline.Token);
+            WithoutReasoningInOutput(response.Usage);
+            return response;
         }
         catch (Exception e) when (Translate(e, deadline) is { } failure)
         {
@@ -76,8 +78,23 @@ public sealed partial class OpenAICompatibleChatClient : DelegatingChatClient
                     throw failure;
                 }
 
+                foreach (var usage in updates.Current.Contents.OfType<UsageContent>())
+                {
+                    WithoutReasoningInOutput(usage.Details);
+                }
+
                 yield return updates.Current;
             }
+        }
+    }
+
+    // OpenAI counts reasoning tokens inside completion_tokens; the gateway's providers report output without them
+    // (as Gemini's candidatesTokenCount does) and TokenUsage adds them back once.
+    private static void WithoutReasoningInOutput(UsageDetails? usage)
+    {
+        if (usage is { OutputTokenCount: { } output, ReasoningTokenCount: { } reasoning } && reasoning <= output)
+        {
+            usage.OutputTokenCount = output - reasoning;
         }
     }
 
