@@ -96,6 +96,9 @@ internal sealed class RedisSubscription : IBusSubscription
 
     public Exception? LastError { get; private set; }
 
+    /// <summary>A stop has ended reading and is waiting for in-flight handlers (tests observe it instead of sleeping).</summary>
+    internal bool IsDraining { get; private set; }
+
     public bool IsCircuitOpen => _breaker.CircuitState is CircuitState.Open or CircuitState.Isolated;
 
     public async Task StartAsync()
@@ -148,6 +151,7 @@ internal sealed class RedisSubscription : IBusSubscription
         }
 
         var remaining = 0;
+        IsDraining = true;
         if (Volatile.Read(ref _active) > 0)
         {
             try

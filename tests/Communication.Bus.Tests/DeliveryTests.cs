@@ -242,7 +242,8 @@ public class DeliveryTests(RedisFixture redis)
         await started.Task.WaitAsync(TimeSpan.FromSeconds(15));
 
         var stopping = subscription.DisposeAsync().AsTask();
-        await Task.Delay(200); // the stop must wait for the handler, not return early
+        // The stop has stopped reading and now waits for the handler: it must not return early.
+        await Eventually.TrueAsync(() => ((RedisSubscription)subscription).IsDraining || stopping.IsCompleted);
         Assert.False(stopping.IsCompleted);
         release.SetResult();
         await stopping.WaitAsync(TimeSpan.FromSeconds(15));
@@ -250,8 +251,10 @@ public class DeliveryTests(RedisFixture redis)
         Assert.Equal(1, finished);
         Assert.False(cancelled);
         Assert.Equal(0, (await redis.Db.StreamPendingAsync(BusProtocol.StreamKey(topic), "svc")).PendingMessageCount);
-        await bus.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Task, topic, 2));
-        await Task.Delay(300);
+        // The loop has ended (the stop awaited it): a later message stays unread by the group.
+        var second = await bus.Bus.PublishAsync(OutgoingMessage.Create(MessageType.Task, topic, 2));
+        var group = Assert.Single(await redis.Db.StreamGroupInfoAsync(BusProtocol.StreamKey(topic)));
+        Assert.NotEqual(second.EntryId, group.LastDeliveredId);
         Assert.Equal(1, finished);
     }
 
