@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestration.Api.Engine;
 using Orchestration.Api.Model;
+using Microsoft.Extensions.Options;
 using Orchestration.Api.Services;
 
 namespace Orchestration.Api.Apis;
@@ -24,7 +25,8 @@ public static class AgentsApi
         return app;
     }
 
-    public static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Register(HttpRequest request, AgentRegistry registry, AgentDirectory directory, CancellationToken cancellationToken)
+    public static async Task<Results<Ok<Agent>, ValidationProblem, ProblemHttpResult>> Register(HttpRequest request, AgentRegistry registry, AgentDirectory directory,
+        IOptions<OrchestrationOptions> options, CancellationToken cancellationToken)
     {
         var body = await JsonBodyReader.ReadAsync<AgentRegistration>(request, RunJson.Options, cancellationToken);
         if (!body.IsValid)
@@ -33,13 +35,27 @@ public static class AgentsApi
         }
 
         var registration = body.Value!;
-        var errors = AgentValidator.Validate(registration);
+        var errors = AgentValidator.Validate(registration, options.Value.ResultsTopic);
         if (errors.Count > 0)
         {
             return TypedResults.ValidationProblem(errors);
         }
 
-        var agent = await registry.RegisterAsync(registration);
+        Agent? agent;
+        try
+        {
+            agent = await registry.RegisterAsync(registration, request.HttpContext.User.CallerName()!, request.HttpContext.User.IsInRole(ApiRoles.Admin));
+        }
+        catch (AgentRegistrationConflictException conflict)
+        {
+            return TypedResults.Problem(conflict.Message, statusCode: StatusCodes.Status409Conflict, title: "Registration conflict");
+        }
+
+        if (agent is null)
+        {
+            return NotOwner(registration.Id, request.HttpContext);
+        }
+
         directory.Invalidate();
         return TypedResults.Ok(agent);
     }
@@ -78,6 +94,11 @@ public static class AgentsApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["status"] = [$"One of: {string.Join(", ", AgentStatuses.Declarable)}."] });
         }
 
+        if (!await registry.MayChangeAsync(id, request.HttpContext.User.CallerName()!, request.HttpContext.User.IsInRole(ApiRoles.Admin)))
+        {
+            return NotOwner(id, request.HttpContext);
+        }
+
         var agent = await registry.HeartbeatAsync(id, status);
         if (status is not null)
         {
@@ -86,4 +107,8 @@ public static class AgentsApi
 
         return agent is null ? TypedResults.NotFound() : TypedResults.Ok(agent);
     }
+
+    private static ProblemHttpResult NotOwner(string id, HttpContext context) => TypedResults.Problem(
+        $"Agent '{id}' belongs to another caller; only its owner or an admin may change it (you are '{context.User.CallerName()}').",
+        statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
 }

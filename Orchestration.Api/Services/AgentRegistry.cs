@@ -25,14 +25,38 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
         """);
 
     private sealed record StoredAgent(string Id, string Name, IReadOnlyList<string> Capabilities, string Topic,
-        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds, DateTimeOffset RegisteredAt, string? Sender = null);
+        IReadOnlyDictionary<string, string> Metadata, int HeartbeatTtlSeconds, DateTimeOffset RegisteredAt, string? Sender = null,
+        string? Owner = null);
 
-    public async Task<Agent> RegisterAsync(AgentRegistration registration)
+    /// <summary>
+    /// Whether <paramref name="caller"/> may change agent <paramref name="id"/> (issue 9): its owner may, an admin may, and
+    /// anyone may while it has no owner (not registered yet, or registered before owners were recorded: the first caller
+    /// to register it again claims it).
+    /// </summary>
+    public async Task<bool> MayChangeAsync(string id, string caller, bool isAdmin)
+    {
+        if (isAdmin)
+        {
+            return true;
+        }
+
+        var existing = await redis.GetDatabase().HashGetAsync(Registrations, id);
+        return !existing.HasValue || Deserialize(existing!).Owner is not { } owner || string.Equals(owner, caller, StringComparison.Ordinal);
+    }
+
+    /// <summary>Registers or updates an agent; null when another caller owns it (only its owner or an admin may).</summary>
+    public async Task<Agent?> RegisterAsync(AgentRegistration registration, string caller, bool isAdmin)
     {
         var now = time.GetUtcNow();
         var db = redis.GetDatabase();
         var existing = await db.HashGetAsync(Registrations, registration.Id);
-        var registeredAt = existing.HasValue ? Deserialize(existing!).RegisteredAt : now;
+        var previous = existing.HasValue ? Deserialize(existing!) : null;
+        if (!isAdmin && previous?.Owner is { } owner && !string.Equals(owner, caller, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var registeredAt = previous?.RegisteredAt ?? now;
         var stored = new StoredAgent(
             registration.Id,
             registration.Name,
@@ -41,13 +65,19 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
             registration.Metadata ?? new Dictionary<string, string>(),
             registration.HeartbeatTtlSeconds ?? options.Value.DefaultHeartbeatTtlSeconds,
             registeredAt,
-            registration.Sender);
+            registration.Sender,
+            previous?.Owner ?? caller); // an admin updating someone's agent leaves its owner unchanged
 
         var batch = db.CreateTransaction();
+        // Nobody else registered or took it since we read it (else 409 from the caller's view: try again).
+        batch.AddCondition(existing.HasValue ? StackExchange.Redis.Condition.HashEqual(Registrations, registration.Id, existing) : StackExchange.Redis.Condition.HashNotExists(Registrations, registration.Id));
         _ = batch.HashSetAsync(Registrations, registration.Id, JsonSerializer.Serialize(stored, JsonSerializerOptions.Web));
         _ = batch.HashSetAsync(Heartbeats, registration.Id, now.ToUnixTimeMilliseconds());
         _ = batch.HashSetAsync(Statuses, registration.Id, registration.Status ?? AgentStatuses.Active);
-        await batch.ExecuteAsync();
+        if (!await batch.ExecuteAsync())
+        {
+            throw new AgentRegistrationConflictException(registration.Id);
+        }
 
         return (await GetAsync(registration.Id))!;
     }
@@ -115,3 +145,6 @@ public sealed class AgentRegistry(IConnectionMultiplexer redis, TimeProvider tim
 
     private static StoredAgent Deserialize(string json) => JsonSerializer.Deserialize<StoredAgent>(json, JsonSerializerOptions.Web)!;
 }
+
+/// <summary>Two registrations of one agent raced; the loser answers 409.</summary>
+public sealed class AgentRegistrationConflictException(string id) : Exception($"Agent '{id}' changed while it was being registered.");

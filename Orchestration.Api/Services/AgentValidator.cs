@@ -14,7 +14,13 @@ public static partial class AgentValidator
     [GeneratedRegex("^[A-Za-z0-9._:-]{1,200}$")]
     private static partial Regex Topic();
 
-    public static Dictionary<string, string[]> Validate(AgentRegistration agent)
+    /// <summary>Topics an agent may not take (issue 9): the results topic, reply topics and the orchestrator's own namespace.</summary>
+    public static bool IsReserved(string topic, string resultsTopic) =>
+        string.Equals(topic, resultsTopic, StringComparison.OrdinalIgnoreCase)
+        || topic.StartsWith("reply.", StringComparison.OrdinalIgnoreCase)
+        || topic.StartsWith("orchestration.", StringComparison.OrdinalIgnoreCase);
+
+    public static Dictionary<string, string[]> Validate(AgentRegistration agent, string? reservedTopic = null)
     {
         var errors = new Dictionary<string, string[]>();
         if (!AgentId().IsMatch(agent.Id))
@@ -43,6 +49,11 @@ public static partial class AgentValidator
         if (agent.Topic is not null && !Topic().IsMatch(agent.Topic))
         {
             errors["topic"] = ["A bus topic: 1-200 letters, digits, '.', '_', ':' or '-'."];
+        }
+
+        else if (agent.Topic is not null && reservedTopic is not null && IsReserved(agent.Topic, reservedTopic))
+        {
+            errors["topic"] = [$"'{agent.Topic}' is reserved: the services consume '{reservedTopic}', 'reply.*' and 'orchestration.*' themselves."];
         }
 
         if (agent.Sender is not null && !Topic().IsMatch(agent.Sender))
