@@ -86,7 +86,7 @@ public sealed class CommunicationBusSettings
 /// <summary>Signing settings (<c>Bus:Signing</c>).</summary>
 public sealed class BusSigningSettings
 {
-    /// <summary>The key ring (<c>Bus:Signing:Keys:N:Id|Secret|State|ExpiresAt</c>). At least one active key is required.</summary>
+    /// <summary>The key ring (<c>Bus:Signing:Keys:N:Id|Secret|State|ExpiresAt|Senders</c>). At least one active key that may sign for this service is required.</summary>
     public IList<SigningKeySettings> Keys { get; } = [];
 
     /// <summary>How far a message's timestamp may be from now (either way) on first delivery. Default 5 minutes.</summary>
@@ -107,6 +107,14 @@ public sealed class SigningKeySettings
 
     /// <summary>Optional expiry (ISO 8601); afterwards the key neither signs nor verifies.</summary>
     public DateTimeOffset? ExpiresAt { get; set; }
+
+    /// <summary>
+    /// The senders this key may sign for, comma-separated: exact <c>from</c> names, prefixes ending in <c>*</c>
+    /// (<c>team.*</c>), or <c>*</c>. A message whose <c>from</c> its verifying key does not allow is dead-lettered
+    /// <c>sender-not-allowed</c>, and a service signs only with the keys that allow its own name. Empty (the default):
+    /// a shared key that may sign for any sender.
+    /// </summary>
+    public string? Senders { get; set; }
 
     /// <summary>Parses a configured state (case-insensitive); <see langword="null"/> when unknown.</summary>
     /// <param name="state">The configured state; <c>active</c> when empty.</param>

@@ -71,7 +71,7 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
                 errors.Add($"{p}ReplayProtectionTtl ({options.ReplayProtectionTtl}) must be at least twice {p}Signing:TimestampTolerance ({signing.TimestampTolerance}), or a copy within the tolerance could be replayed.");
             }
 
-            ValidateKeys(signing.Keys, errors);
+            ValidateKeys(signing.Keys, options.ServiceName, errors);
         }
 
         if (options.ExactlyOnceTtl <= TimeSpan.Zero)
@@ -91,7 +91,7 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
-    private static void ValidateKeys(IList<SigningKeySettings> keys, List<string> errors)
+    private static void ValidateKeys(IList<SigningKeySettings> keys, string? serviceName, List<string> errors)
     {
         const string p = CommunicationBusSettings.SectionName + ":Signing:Keys";
         if (keys.Count == 0)
@@ -102,6 +102,7 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var active = 0;
+        var activeForService = 0;
         for (var i = 0; i < keys.Count; i++)
         {
             var key = keys[i];
@@ -125,10 +126,25 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
             {
                 errors.Add($"{p}:{i}:State (key '{key.Id}') is '{key.State}'; use 'active' or 'verify-only'.");
             }
-            else if (state == SigningKeyState.Active)
+            var senders = SigningKey.ParseSenders(key.Senders);
+            foreach (var pattern in senders.Where(pattern => !SigningKey.IsValidSenderPattern(pattern)))
+            {
+                errors.Add($"{p}:{i}:Senders (key '{key.Id}') has '{pattern}'; use names ^[A-Za-z0-9._:-]{{1,200}}$, such a prefix followed by '*', or '*', separated by commas.");
+            }
+
+            if (state == SigningKeyState.Active)
             {
                 active++;
+                if (serviceName is null || SigningKey.Matches(senders, serviceName))
+                {
+                    activeForService++;
+                }
             }
+        }
+
+        if (active > 0 && activeForService == 0)
+        {
+            errors.Add($"{p} has no active key that may sign for this service's name '{serviceName}' (Bus:ServiceName): add it to the Senders of an active key.");
         }
 
         if (active == 0)

@@ -21,6 +21,12 @@ public static class RejectionReasons
     /// <summary>The only known keys the message is signed with are past their expiry.</summary>
     public const string ExpiredKey = "expired-key";
 
+    /// <summary>
+    /// A signature verifies, but only with keys that are not bound to the message's <c>from</c>
+    /// (<c>Bus:Signing:Keys:N:Senders</c>): an authentic message from one sender claiming to be another.
+    /// </summary>
+    public const string SenderNotAllowed = "sender-not-allowed";
+
     /// <summary>The timestamp is outside the tolerance (default 5 minutes) on first delivery.</summary>
     public const string StaleTimestamp = "stale-timestamp";
 

@@ -3,8 +3,9 @@ using System.Security.Cryptography;
 namespace Communication.Bus;
 
 /// <summary>
-/// The keys this service signs and verifies with. A message is signed once per active, unexpired key; a receiver
-/// accepts it when any signature verifies with a key it trusts (active or verify-only, unexpired).
+/// The keys this service signs and verifies with. A message is signed once per active, unexpired key bound to its
+/// sender; a receiver accepts it when any signature verifies with a key it trusts (active or verify-only, unexpired)
+/// that is bound to the message's <c>from</c> (<see cref="SigningKey.Senders"/>; a key without senders is shared).
 /// </summary>
 public sealed class SigningKeyRing
 {
@@ -42,7 +43,8 @@ public sealed class SigningKeyRing
     {
         ArgumentNullException.ThrowIfNull(settings);
         return new SigningKeyRing(settings.Select(s => new SigningKey(
-            s.Id ?? "", s.Secret ?? "", SigningKeySettings.ParseState(s.State) ?? throw new ArgumentException($"Signing key '{s.Id}': state '{s.State}' is not 'active' or 'verify-only'."), s.ExpiresAt)));
+            s.Id ?? "", s.Secret ?? "", SigningKeySettings.ParseState(s.State) ?? throw new ArgumentException($"Signing key '{s.Id}': state '{s.State}' is not 'active' or 'verify-only'."), s.ExpiresAt,
+            SigningKey.ParseSenders(s.Senders))));
     }
 
     /// <summary>All keys.</summary>
@@ -63,8 +65,29 @@ public sealed class SigningKeyRing
         return _signing;
     }
 
+    /// <summary>
+    /// The keys that sign for <paramref name="sender"/> at <paramref name="now"/>: active, unexpired and bound to the
+    /// sender (or shared), in configuration order. A key bound to other senders is only used to verify their messages.
+    /// </summary>
+    /// <param name="now">The current time.</param>
+    /// <param name="sender">The <c>from</c> of the messages to sign.</param>
+    public IReadOnlyList<SigningKey> GetSigningKeys(DateTimeOffset now, string sender)
+    {
+        ArgumentNullException.ThrowIfNull(sender);
+        var keys = GetSigningKeys(now);
+        foreach (var key in keys)
+        {
+            if (!key.AllowsSender(sender))
+            {
+                return [.. keys.Where(k => k.AllowsSender(sender))];
+            }
+        }
+
+        return keys;
+    }
+
     /// <summary>Signs canonical bytes: <c>keyId:base64</c> per signing key, space-separated.</summary>
-    /// <param name="keys">The signing keys (from <see cref="GetSigningKeys"/>).</param>
+    /// <param name="keys">The signing keys (from <see cref="GetSigningKeys(DateTimeOffset, string)"/>).</param>
     /// <param name="header">The canonical header.</param>
     /// <param name="payload">The payload bytes.</param>
     internal static string Sign(IReadOnlyList<SigningKey> keys, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload)
@@ -99,15 +122,19 @@ public sealed class SigningKeyRing
     }
 
     /// <summary>
-    /// Verifies a (syntactically valid) signature list. Returns the id of the key that verified, or <see langword="null"/>
-    /// and the rejection reason: <c>bad-signature</c> when a trusted key's signature does not match, else
+    /// Verifies a (syntactically valid) signature list of a message from <paramref name="sender"/>. Returns the id of
+    /// the key that verified and is bound to the sender, or <see langword="null"/> and the rejection reason:
+    /// <c>sender-not-allowed</c> when a signature verifies but only with keys bound to other senders (the key ids in
+    /// <paramref name="verifiedBy"/>), else <c>bad-signature</c> when a trusted key's signature does not match, else
     /// <c>expired-key</c> when a known key is expired, else <c>unknown-key</c>.
     /// </summary>
-    internal string? Verify(string signature, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, DateTimeOffset now, out string? reason)
+    internal string? Verify(string signature, string sender, ReadOnlySpan<byte> header, ReadOnlySpan<byte> payload, DateTimeOffset now,
+        out string? reason, out List<SigningKey>? verifiedBy)
     {
         Span<byte> expected = stackalloc byte[32];
         Span<byte> actual = stackalloc byte[33];
         bool sawBad = false, sawExpired = false;
+        verifiedBy = null;
         foreach (var range in signature.AsSpan().Split(' '))
         {
             var part = signature.AsSpan(range);
@@ -130,16 +157,25 @@ public sealed class SigningKeyRing
             }
 
             key.ComputeMac(header, payload, expected);
-            if (CryptographicOperations.FixedTimeEquals(expected, actual[..32]))
+            if (!CryptographicOperations.FixedTimeEquals(expected, actual[..32]))
+            {
+                sawBad = true;
+                continue;
+            }
+
+            if (key.AllowsSender(sender))
             {
                 reason = null;
+                verifiedBy = null;
                 return key.Id;
             }
 
-            sawBad = true;
+            // Authentic, but this key may not speak for the sender: another entry may still be bound to it.
+            (verifiedBy ??= []).Add(key);
         }
 
-        reason = sawBad ? RejectionReasons.BadSignature : sawExpired ? RejectionReasons.ExpiredKey : RejectionReasons.UnknownKey;
+        reason = verifiedBy is not null ? RejectionReasons.SenderNotAllowed
+            : sawBad ? RejectionReasons.BadSignature : sawExpired ? RejectionReasons.ExpiredKey : RejectionReasons.UnknownKey;
         return null;
     }
 }

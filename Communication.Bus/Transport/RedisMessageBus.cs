@@ -74,6 +74,12 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         ConsumerName = settings.ConsumerName ??
             SanitizeName($"{Environment.MachineName}-{Environment.ProcessId}-{Interlocked.Increment(ref s_instances)}");
         ReplyTopic = SanitizeName($"reply.{ServiceName}.{ConsumerName}");
+        if (!KeyRing.Keys.Any(k => k.State == SigningKeyState.Active && k.AllowsSender(ServiceName)))
+        {
+            throw new OptionsValidationException(string.Empty, typeof(CommunicationBusSettings),
+                [$"No active key of Bus:Signing:Keys may sign for this service's name '{ServiceName}' (Bus:ServiceName): add it to a key's Senders, or add a key bound to it."]);
+        }
+
         DeadLetters = new RedisDeadLetterQueue(this, _logger);
         Maintenance = new StreamMaintenance(this, _logger);
 
@@ -354,10 +360,10 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             throw new EnvelopeValidationException(errors);
         }
 
-        var keys = KeyRing.GetSigningKeys(now);
+        var keys = KeyRing.GetSigningKeys(now, ServiceName);
         if (keys.Count == 0)
         {
-            throw new InvalidOperationException("No signing key is active and unexpired: the message cannot be signed. Add an active key to Bus:Signing:Keys.");
+            throw new InvalidOperationException($"No signing key for '{ServiceName}' is active and unexpired: the message cannot be signed. Add an active key bound to it to Bus:Signing:Keys.");
         }
 
         IReadOnlyDictionary<string, string> meta = message.Meta ?? EmptyMeta;

@@ -790,12 +790,14 @@ internal sealed class RedisSubscription : IBusSubscription
             CanonicalBytes.MaxHeaderLength(envelope.Id, envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo), stack);
         var length = CanonicalBytes.WriteHeader(header.Span, envelope.Id, envelope.Timestamp, envelope.Type, envelope.Qos,
             envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo);
-        keyId = _bus.KeyRing.Verify(envelope.Signature, header.Span[..length], envelope.Payload.Span, now, out var failure);
+        keyId = _bus.KeyRing.Verify(envelope.Signature, envelope.From, header.Span[..length], envelope.Payload.Span, now, out var failure, out var verifiedBy);
         if (keyId is null)
         {
             reason = failure!;
             detail = failure switch
             {
+                RejectionReasons.SenderNotAllowed => $"from '{envelope.From}' is not a sender the verifying key may sign for: "
+                    + string.Join("; ", verifiedBy!.Select(k => $"key '{k.Id}' is bound to [{string.Join(", ", k.Senders)}]")),
                 RejectionReasons.BadSignature => $"no signature verifies; signed with [{SignatureKeyIds(envelope.Signature)}]",
                 RejectionReasons.ExpiredKey => $"signed only with expired or unknown keys [{SignatureKeyIds(envelope.Signature)}]",
                 _ => $"signed only with keys this consumer does not know [{SignatureKeyIds(envelope.Signature)}]",

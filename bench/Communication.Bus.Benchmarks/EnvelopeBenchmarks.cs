@@ -56,7 +56,7 @@ public class EnvelopeBenchmarks
     {
         Span<byte> header = stackalloc byte[1024];
         var length = CanonicalBytes.WriteHeader(header, Id, Ts, MessageType.Task, QualityOfService.AtLeastOnce, Topic, From, To, "run-1", "reply.x");
-        return _ring.Verify(_signature, header[..length], _payload, _now, out _);
+        return _ring.Verify(_signature, From, header[..length], _payload, _now, out _, out _);
     }
 
     [Benchmark]
@@ -65,7 +65,7 @@ public class EnvelopeBenchmarks
         var signature = Sign();
         Span<byte> header = stackalloc byte[1024];
         var length = CanonicalBytes.WriteHeader(header, Id, Ts, MessageType.Task, QualityOfService.AtLeastOnce, Topic, From, To, "run-1", "reply.x");
-        return _ring.Verify(signature, header[..length], _payload, _now, out _);
+        return _ring.Verify(signature, From, header[..length], _payload, _now, out _, out _);
     }
 
     /// <summary>Parse and validate a stream entry (every field, payload JSON well-formedness, size and depth).</summary>
