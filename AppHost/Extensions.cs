@@ -155,4 +155,20 @@ internal static class Extensions
     /// <summary>A secret the AppHost generates once and keeps in the user secrets store for local runs.</summary>
     public static IResourceBuilder<ParameterResource> AddGeneratedSecret(this IDistributedApplicationBuilder builder, string name, int length) =>
         builder.AddParameter(name, new GenerateParameterDefault { MinLength = length, Special = false }, secret: true, persist: true);
+
+    /// <summary>
+    /// Adds signing key <paramref name="index"/> of the service's bus key ring (<c>Bus:Signing:Keys:N</c>), bound to the
+    /// senders it may sign for (docs/PROTOCOL.md §5a). A service signs with its own key (<c>active</c>) and holds the
+    /// keys of the senders it reads only to verify them (<c>verify-only</c>).
+    /// </summary>
+    public static IResourceBuilder<ProjectResource> WithBusKey(this IResourceBuilder<ProjectResource> service, int index,
+        string id, IResourceBuilder<ParameterResource> secret, string senders, bool verifyOnly = false)
+    {
+        var prefix = $"Bus__Signing__Keys__{index}__";
+        return service
+            .WithEnvironment(prefix + "Id", id)
+            .WithEnvironment(prefix + "Secret", secret)
+            .WithEnvironment(prefix + "Senders", senders)
+            .WithEnvironment(prefix + "State", verifyOnly ? "verify-only" : "active");
+    }
 }

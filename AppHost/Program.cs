@@ -20,7 +20,12 @@ catch (RedisSetupException problem)
 // Secrets: generated for local runs and by azd when deployed.
 var apiKey = builder.AddGeneratedSecret("api-key", 40);
 var gatewayServiceKey = builder.AddGeneratedSecret("gateway-service-key", 40);
-var busSigningKey = builder.AddGeneratedSecret("bus-signing-key", 48);
+// One bus signing identity per sender (docs/PROTOCOL.md §5a): a key signs only for the names it is bound to, so one
+// service or agent cannot sign as another. Outside agents share a key bound to names starting with "outside.".
+var orchestrationBusKey = builder.AddGeneratedSecret("bus-key-orchestration-api", 48);
+var gatewayBusKey = builder.AddGeneratedSecret("bus-key-ai-gateway", 48);
+var outsideAgentsBusKey = builder.AddGeneratedSecret("bus-key-outside-agents", 48);
+const string OrchestrationSender = "Orchestration.Api", GatewaySender = "Ai.Gateway", OutsideAgentSenders = "outside.*";
 
 // Always declared so a deployment can set it; empty means the gateway's offline provider.
 var geminiApiKey = builder.AddOptionalSecret("gemini-api-key");
@@ -34,8 +39,10 @@ var orchestration = builder.AddService<Projects.Orchestration_Api>("orchestratio
     // and heartbeats its hosted agents.
     .WithEnvironment("Auth__Roles__client", "client,admin")
     .WithEnvironment("Auth__Roles__gateway", "agent")
-    .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
-    .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
+    .WithEnvironment("Bus__ServiceName", OrchestrationSender)
+    .WithBusKey(0, "orchestration-api", orchestrationBusKey, OrchestrationSender)
+    .WithBusKey(1, "ai-gateway", gatewayBusKey, GatewaySender, verifyOnly: true)
+    .WithBusKey(2, "outside-agents", outsideAgentsBusKey, OutsideAgentSenders, verifyOnly: true)
     .AsPublicService();
 
 // The gateway also hosts LLM agents, which register with orchestration-api using their own key.
@@ -45,8 +52,9 @@ builder.AddService<Projects.Ai_Gateway>("ai-gateway")
     .WithEnvironment("Auth__ApiKeys__client", apiKey)
     .WithEnvironment("Auth__Roles__client", "client,admin")
     .WithEnvironment("HostedAgents__ApiKey", gatewayServiceKey)
-    .WithEnvironment("Bus__Signing__Keys__0__Id", "primary")
-    .WithEnvironment("Bus__Signing__Keys__0__Secret", busSigningKey)
+    .WithEnvironment("Bus__ServiceName", GatewaySender)
+    .WithBusKey(0, "ai-gateway", gatewayBusKey, GatewaySender)
+    .WithBusKey(1, "orchestration-api", orchestrationBusKey, OrchestrationSender, verifyOnly: true)
     .WithEnvironment("Gemini__ApiKey", geminiApiKey)
     .AsPublicService();
 

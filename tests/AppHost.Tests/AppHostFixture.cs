@@ -19,8 +19,14 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public string ApiKey { get; private set; } = "";
 
-    /// <summary>The bus signing secret the AppHost generated (key id "primary"), for agents joining from outside.</summary>
-    public string BusSigningKey { get; private set; } = "";
+    /// <summary>
+    /// The bus signing secret the AppHost generated for agents joining from outside (key id "outside-agents", bound
+    /// to senders "outside.*").
+    /// </summary>
+    public string OutsideAgentsBusKey { get; private set; } = "";
+
+    /// <summary>orchestration-api's bus key (key id "orchestration-api"): an outside C# agent verifies its TASKs with it.</summary>
+    public string OrchestrationBusKey { get; private set; } = "";
 
     public async ValueTask InitializeAsync()
     {
@@ -47,7 +53,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         }
 
         ApiKey = await ParameterAsync(builder, "api-key", timeout.Token);
-        BusSigningKey = await ParameterAsync(builder, "bus-signing-key", timeout.Token);
+        OutsideAgentsBusKey = await ParameterAsync(builder, "bus-key-outside-agents", timeout.Token);
+        OrchestrationBusKey = await ParameterAsync(builder, "bus-key-orchestration-api", timeout.Token);
     }
 
     private static async Task<string> ParameterAsync(IDistributedApplicationTestingBuilder builder, string name, CancellationToken cancellationToken) =>

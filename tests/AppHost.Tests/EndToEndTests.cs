@@ -216,12 +216,20 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
         public static async Task<OutsideAgent> StartAsync(AppHostFixture fixture, HttpClient api, string id, int failFirstAttempts)
         {
             var agent = new OutsideAgent();
-            var secret = fixture.BusSigningKey;
+            // Its bus name must be one the outside agents' key is bound to ("outside.*"); it registers that name as its sender.
+            var sender = $"outside.{id}";
             agent._redis = await ConnectionMultiplexer.ConnectAsync(await fixture.App.GetConnectionStringAsync("redis", Ct) ?? "");
             agent._bus = new RedisMessageBus(agent._redis, new CommunicationBusSettings
             {
-                ServiceName = id,
-                Signing = { Keys = { new SigningKeySettings { Id = "primary", Secret = secret } } },
+                ServiceName = sender,
+                Signing =
+                {
+                    Keys =
+                    {
+                        new SigningKeySettings { Id = "outside-agents", Secret = fixture.OutsideAgentsBusKey, Senders = "outside.*" },
+                        new SigningKeySettings { Id = "orchestration-api", Secret = fixture.OrchestrationBusKey, Senders = "Orchestration.Api", State = "verify-only" },
+                    },
+                },
             }, TimeProvider.System, NullLoggerFactory.Instance);
             agent._subscription = await agent._bus.SubscribeAsync($"agent.{id}", async (message, ct) =>
             {
@@ -236,7 +244,7 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
                 }, MessageType.TaskResult, ct);
             }, new SubscriptionOptions { ReadFromBeginning = true }, Ct);
 
-            using var registered = await api.PostAsJsonAsync("/api/agents", new { id, name = "Outside agent", capabilities = new[] { "flaky" } }, Ct);
+            using var registered = await api.PostAsJsonAsync("/api/agents", new { id, name = "Outside agent", capabilities = new[] { "flaky" }, sender }, Ct);
             registered.EnsureSuccessStatusCode();
             return agent;
         }

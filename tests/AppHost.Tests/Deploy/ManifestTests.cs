@@ -72,8 +72,11 @@ public sealed partial class ManifestTests
     [InlineData("orchestration-api", "Auth__ApiKeys__client", "api-key")]
     [InlineData("orchestration-api", "Auth__ApiKeys__gateway", "gateway-service-key")]
     [InlineData("ai-gateway", "HostedAgents__ApiKey", "gateway-service-key")]
-    [InlineData("ai-gateway", "Bus__Signing__Keys__0__Secret", "bus-signing-key")]
-    [InlineData("orchestration-api", "Bus__Signing__Keys__0__Secret", "bus-signing-key")]
+    [InlineData("ai-gateway", "Bus__Signing__Keys__0__Secret", "bus-key-ai-gateway")]
+    [InlineData("ai-gateway", "Bus__Signing__Keys__1__Secret", "bus-key-orchestration-api")]
+    [InlineData("orchestration-api", "Bus__Signing__Keys__0__Secret", "bus-key-orchestration-api")]
+    [InlineData("orchestration-api", "Bus__Signing__Keys__1__Secret", "bus-key-ai-gateway")]
+    [InlineData("orchestration-api", "Bus__Signing__Keys__2__Secret", "bus-key-outside-agents")]
     [InlineData("ai-gateway", "Gemini__ApiKey", "gemini-api-key")]
     public async Task Secrets_come_from_secret_parameters(string service, string variable, string parameter)
     {
@@ -88,13 +91,34 @@ public sealed partial class ManifestTests
     [Theory]
     [InlineData("api-key")]
     [InlineData("gateway-service-key")]
-    [InlineData("bus-signing-key")]
+    [InlineData("bus-key-orchestration-api")]
+    [InlineData("bus-key-ai-gateway")]
+    [InlineData("bus-key-outside-agents")]
     [InlineData("redis-password")]
     public async Task Azd_generates_the_keys_instead_of_asking(string parameter)
     {
         var input = (await PublishedManifest.Default).Resource(parameter).GetProperty("inputs").GetProperty("value");
 
         Assert.True(input.GetProperty("default").GetProperty("generate").GetProperty("minLength").GetInt32() >= 22);
+    }
+
+    [Theory]
+    [InlineData("orchestration-api", "Orchestration.Api", "0:orchestration-api:Orchestration.Api:active", "1:ai-gateway:Ai.Gateway:verify-only", "2:outside-agents:outside.*:verify-only")]
+    [InlineData("ai-gateway", "Ai.Gateway", "0:ai-gateway:Ai.Gateway:active", "1:orchestration-api:Orchestration.Api:verify-only")]
+    public async Task Each_service_signs_with_its_own_key_bound_to_its_name_and_only_verifies_the_others(string service, string busName, params string[] keys)
+    {
+        var env = (await PublishedManifest.Default).Resource(service).GetProperty("env");
+
+        Assert.Equal(busName, env.GetProperty("Bus__ServiceName").GetString());
+        foreach (var key in keys)
+        {
+            var (index, rest) = (key[..key.IndexOf(':', StringComparison.Ordinal)], key[(key.IndexOf(':', StringComparison.Ordinal) + 1)..].Split(':'));
+            Assert.Equal(rest[0], env.GetProperty($"Bus__Signing__Keys__{index}__Id").GetString());
+            Assert.Equal(rest[1], env.GetProperty($"Bus__Signing__Keys__{index}__Senders").GetString());
+            Assert.Equal(rest[2], env.GetProperty($"Bus__Signing__Keys__{index}__State").GetString());
+        }
+
+        Assert.False(env.TryGetProperty($"Bus__Signing__Keys__{keys.Length}__Id", out _));
     }
 
     [Fact]
