@@ -42,10 +42,13 @@ public class InteropTests(RedisFixture redis)
     }
 
     [Fact]
-    public async Task A_python_task_is_handled_its_reply_verifies_in_python_and_a_tampered_copy_is_dead_lettered()
+    public async Task A_python_task_is_handled_its_reply_verifies_in_python_and_a_tampered_copy_and_an_impostor_are_dead_lettered()
     {
         var topic = TestTopics.New("interop");
-        var settings = TestBus.Settings("csharp-worker", TestBus.Key("py-key", TestBus.Secret1));
+        // One signing identity each (PROTOCOL §5a): the worker signs with its own key and verifies the Python agent's.
+        var settings = TestBus.Settings("csharp-worker",
+            new SigningKeySettings { Id = "worker-key", Secret = TestBus.Secret2, Senders = "csharp-worker" },
+            new SigningKeySettings { Id = "py-key", Secret = TestBus.Secret1, Senders = "python-agent", State = "verify-only" });
         await using var worker = await TestBus.CreateAsync(redis, settings);
         var handled = new Recorder();
         await using var subscription = await worker.Bus.SubscribeAsync(topic, async (task, ct) =>
@@ -58,19 +61,21 @@ public class InteropTests(RedisFixture redis)
 
         var (exitCode, output, error) = await RunPythonAsync(
             "task", "--port", redis.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--key-id", "py-key", "--secret", TestBus.Secret1, "--topic", topic, "--timeout", "60");
+            "--key-id", "py-key", "--secret", TestBus.Secret1, "--topic", topic,
+            "--reply-key-id", "worker-key", "--reply-secret", TestBus.Secret2, "--timeout", "60");
 
         Assert.True(exitCode == 0, $"python exited {exitCode}: {output} {error}");
         using var result = JsonDocument.Parse(output.Trim());
         Assert.Equal(0, result.RootElement.GetProperty("problems").GetArrayLength());
-        Assert.Equal("py-key", result.RootElement.GetProperty("replyKeyId").GetString());
+        Assert.Equal("worker-key", result.RootElement.GetProperty("replyKeyId").GetString());
         var taskId = result.RootElement.GetProperty("taskId").GetString();
-        var tamperedEntry = result.RootElement.GetProperty("tamperedEntryId").GetString();
+        var tamperedEntry = result.RootElement.GetProperty("tamperedEntryId").GetString()!;
+        var impostorEntry = result.RootElement.GetProperty("impostorEntryId").GetString()!;
 
-        await Eventually.TrueAsync(async () => await worker.Bus.DeadLetters.CountAsync(topic) == 1);
-        var letter = (await worker.Bus.DeadLetters.ListAsync(topic)).Single();
-        Assert.Equal(RejectionReasons.BadSignature, letter.Reason);
-        Assert.Equal(tamperedEntry, letter.OriginalEntryId);
+        await Eventually.TrueAsync(async () => await worker.Bus.DeadLetters.CountAsync(topic) == 2);
+        var letters = (await worker.Bus.DeadLetters.ListAsync(topic)).ToDictionary(l => l.OriginalEntryId, l => l.Reason);
+        Assert.Equal(RejectionReasons.BadSignature, letters[tamperedEntry]);
+        Assert.Equal(RejectionReasons.SenderNotAllowed, letters[impostorEntry]);
         var task = Assert.Single(handled.Messages);
         Assert.Equal(taskId, task.Id);
         Assert.Equal("python-agent", task.From);

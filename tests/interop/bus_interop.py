@@ -4,10 +4,13 @@
 Usage:
   bus_interop.py vectors PROTOCOL.md
       Checks the protocol test vectors (canonical bytes and signatures) embedded in PROTOCOL.md.
-  bus_interop.py task --port P --key-id K --secret S --topic T [--timeout SECONDS]
-      Signs a TASK per PROTOCOL.md, publishes it (XADD) with replyTo/correlationId, publishes a tampered copy
-      (payload changed, signature kept), then waits for the TASK_RESULT on the reply topic and verifies it
-      (signature, type, correlationId, recipient, payload). Prints one JSON line with the ids and exits 0 on success.
+  bus_interop.py task --port P --key-id K --secret S --topic T [--reply-key-id K2 --reply-secret S2] [--timeout SECONDS]
+      Signs a TASK per PROTOCOL.md as "python-agent", publishes it (XADD) with replyTo/correlationId, publishes a
+      tampered copy (payload changed, signature kept) and an impostor (a new message claiming to be from
+      "csharp-worker", correctly signed with the same key: a receiver that binds the key to "python-agent" rejects it
+      as sender-not-allowed, §5a), then waits for the TASK_RESULT on the reply topic and verifies it (signature with
+      the reply key — the worker's own key when keys are bound to senders, else the same key —, type, correlationId,
+      recipient, payload). Prints one JSON line with the ids and exits 0 on success.
 """
 import argparse
 import base64
@@ -143,6 +146,14 @@ def publish_task(args):
     tampered = dict(fields)
     tampered["payload"] = json.dumps({"a": 2, "b": 30, "text": "héllo"}, separators=(",", ":"), ensure_ascii=False)
     tampered_entry_id = xadd(tampered)
+    impostor = dict(fields)
+    impostor["id"] = str(uuid.uuid4())
+    impostor["from"] = "csharp-worker"
+    impostor_data = canonical_bytes(impostor["id"], impostor["ts"], impostor["type"], impostor["qos"], impostor["topic"],
+                                    impostor["from"], recipients(impostor["to"]), impostor["correlationId"],
+                                    impostor["replyTo"], payload.encode("utf-8"))
+    impostor["sig"] = f"{args.key_id}:{sign(args.secret, impostor_data)}"
+    impostor_entry_id = xadd(impostor)
 
     deadline = time.time() + args.timeout
     while time.time() < deadline:
@@ -152,7 +163,7 @@ def publish_task(args):
             continue
         reply_entry_id, flat = reply[reply_stream][0]
         got = dict(zip(flat[0::2], flat[1::2]))
-        key = verify(got, {args.key_id: args.secret})
+        key = verify(got, {args.reply_key_id or args.key_id: args.reply_secret or args.secret})
         problems = []
         if key is None:
             problems.append("reply signature does not verify")
@@ -167,7 +178,8 @@ def publish_task(args):
             problems.append("unexpected reply payload " + got.get("payload", ""))
         redis.call("XACK", reply_stream, "python-agent", reply_entry_id)
         print(json.dumps({"taskId": fields["id"], "entryId": entry_id, "tamperedEntryId": tampered_entry_id,
-                          "replyEntryId": reply_entry_id, "replyKeyId": key, "problems": problems}))
+                          "impostorEntryId": impostor_entry_id, "replyEntryId": reply_entry_id, "replyKeyId": key,
+                          "problems": problems}))
         sys.exit(1 if problems else 0)
     print(json.dumps({"taskId": fields["id"], "entryId": entry_id, "tamperedEntryId": tampered_entry_id,
                       "problems": [f"no reply within {args.timeout} s"]}))
@@ -184,6 +196,8 @@ def main():
     t.add_argument("--key-id", required=True)
     t.add_argument("--secret", required=True)
     t.add_argument("--topic", required=True)
+    t.add_argument("--reply-key-id")
+    t.add_argument("--reply-secret")
     t.add_argument("--timeout", type=float, default=30)
     args = parser.parse_args()
     if args.command == "vectors":
