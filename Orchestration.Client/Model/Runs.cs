@@ -21,6 +21,9 @@ public static class RunStatuses
     /// <summary>Ended with a failure.</summary>
     public const string Failed = "FAILED";
 
+    /// <summary>Step only: an approval step waiting for its signal (see <see cref="StepRun.WaitingFor"/>).</summary>
+    public const string Waiting = "WAITING";
+
     /// <summary>Step only: skipped after a failure (<c>onFail: SKIP</c>) or a condition.</summary>
     public const string Skipped = "SKIPPED";
 
@@ -124,6 +127,18 @@ public sealed record StepRun
     /// <summary>See <see cref="RunStatuses"/>; newer services may add statuses (for example one for a step waiting for approval).</summary>
     public string Status { get; init; } = "";
 
+    /// <summary>
+    /// The steps this one waits for, as the service resolved them (a step without <c>dependsOn</c> in its definition
+    /// waits for the previous one; the first waits for none). Null from a service that does not say.
+    /// </summary>
+    public IReadOnlyList<string>? DependsOn { get; init; }
+
+    /// <summary>The signal an approval step waits for (send it with <see cref="OrchestrationClient.SignalAsync"/>).</summary>
+    public string? WaitingFor { get; init; }
+
+    /// <summary>Why the step was skipped (a failure with <c>onFail: SKIP</c>, or a condition that did not hold).</summary>
+    public string? SkipReason { get; init; }
+
     /// <summary>Attempts made.</summary>
     public int Attempts { get; init; }
 
@@ -148,9 +163,40 @@ public sealed record StepRun
     /// <summary>Every attempt.</summary>
     public IReadOnlyList<AttemptRun> AttemptHistory { get; init; } = [];
 
+    /// <summary>The elements of a <c>forEach</c> step, each with its own attempts; null for other steps.</summary>
+    public IReadOnlyList<StepItemRun>? Items { get; init; }
+
     /// <summary>Fields this client does not know yet.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Extra { get; init; }
+}
+
+/// <summary>One element of a <c>forEach</c> step.</summary>
+public sealed record StepItemRun
+{
+    /// <summary>The element's index, from 0.</summary>
+    public int Index { get; init; }
+
+    /// <summary>See <see cref="RunStatuses"/>.</summary>
+    public string Status { get; init; } = "";
+
+    /// <summary>Attempts made.</summary>
+    public int Attempts { get; init; }
+
+    /// <summary>The agent of the current attempt.</summary>
+    public string? AgentId { get; init; }
+
+    /// <summary>When it ended.</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+
+    /// <summary>Its output.</summary>
+    public JsonElement? Output { get; init; }
+
+    /// <summary>The last error.</summary>
+    public string? Error { get; init; }
+
+    /// <summary>Every attempt.</summary>
+    public IReadOnlyList<AttemptRun> AttemptHistory { get; init; } = [];
 }
 
 /// <summary>One attempt of a step.</summary>

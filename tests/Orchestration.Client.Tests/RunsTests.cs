@@ -139,4 +139,37 @@ public sealed class RunsTests(ServicesFixture services)
         Assert.Equal(HttpStatusCode.NotFound, signal.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, cancel.StatusCode);
     }
+
+    [Fact]
+    public async Task A_run_reads_each_steps_resolved_dependencies_and_an_approval_waits_for_its_signal()
+    {
+        var id = $"wf-{Guid.NewGuid():N}"[..12];
+        StepDefinition Echo(string step, params string[]? dependsOn) => new() { Id = step, Agent = EchoAgent.Id, TimeoutMs = 60_000, DependsOn = dependsOn };
+        await Client.PutWorkflowAsync(new WorkflowDefinition
+        {
+            Id = id,
+            Steps =
+            [
+                Echo("plan", null),
+                Echo("left", "plan"),
+                Echo("right", "plan"),
+                new StepDefinition { Id = "approve", DependsOn = ["left", "right"], Extra = new() { ["type"] = Json("approval") } },
+                Echo("after", null),
+            ],
+        }, Ct);
+
+        var started = await Client.StartRunAsync(id, Json(new { text = "x" }), cancellationToken: Ct);
+        await TestSupport.Eventually.TrueAsync(async () => (await Client.GetRunAsync(started.RunId, Ct))!.Steps[3].Status == RunStatuses.Waiting);
+        var waiting = (await Client.GetRunAsync(started.RunId, Ct))!;
+        await Client.SignalAsync(started.RunId, waiting.Steps[3].WaitingFor!, Json(new { approved = true }), Ct);
+        await Client.StreamRunEventsAsync(started.RunId, cancellationToken: Ct).ToListAsync(Ct);
+        var run = (await Client.GetRunAsync(started.RunId, Ct))!;
+
+        Assert.Equal([[], ["plan"], ["plan"], ["left", "right"], ["approve"]], run.Steps.Select(s => s.DependsOn!.ToArray()));
+        Assert.Equal("approve", waiting.Steps[3].WaitingFor);
+        Assert.Null(run.Steps[3].WaitingFor);
+        Assert.Null(run.Steps[0].Items);
+        Assert.All(run.Steps, s => Assert.False(s.Extra?.ContainsKey("dependsOn") ?? false));
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+    }
 }
