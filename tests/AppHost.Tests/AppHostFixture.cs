@@ -13,6 +13,9 @@ public sealed class AppHostFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(3);
     public static readonly string[] Services = ["orchestration-api", "ai-gateway"];
 
+    /// <summary>Every project the AppHost starts: the services and the web console.</summary>
+    public static readonly string[] Apps = [.. Services, "console"];
+
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("apphost-redis-").FullName;
 
     public DistributedApplication App { get; private set; } = null!;
@@ -27,6 +30,9 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     /// <summary>orchestration-api's bus key (key id "orchestration-api"): an outside C# agent verifies its TASKs with it.</summary>
     public string OrchestrationBusKey { get; private set; } = "";
+    /// <summary>The key people sign in to the console with.</summary>
+    public string ConsoleKey { get; private set; } = "";
+
 
     public async ValueTask InitializeAsync()
     {
@@ -47,7 +53,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
 
-        foreach (var resource in new[] { "redis" }.Concat(Services))
+        foreach (var resource in new[] { "redis" }.Concat(Apps))
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.StopOnResourceUnavailable, timeout.Token);
         }
@@ -55,6 +61,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         ApiKey = await ParameterAsync(builder, "api-key", timeout.Token);
         OutsideAgentsBusKey = await ParameterAsync(builder, "bus-key-outside-agents", timeout.Token);
         OrchestrationBusKey = await ParameterAsync(builder, "bus-key-orchestration-api", timeout.Token);
+        ConsoleKey = await ParameterAsync(builder, "console-api-key", timeout.Token);
     }
 
     private static async Task<string> ParameterAsync(IDistributedApplicationTestingBuilder builder, string name, CancellationToken cancellationToken) =>

@@ -11,7 +11,7 @@ public sealed class WholeAppTests(AppHostFixture fixture)
     [Fact]
     public void Every_resource_is_running_and_healthy()
     {
-        foreach (var name in new[] { "redis" }.Concat(AppHostFixture.Services))
+        foreach (var name in new[] { "redis" }.Concat(AppHostFixture.Apps))
         {
             Assert.True(fixture.App.ResourceNotifications.TryGetCurrentState(name, out var resourceEvent), name);
             Assert.Equal(KnownResourceStates.Running, resourceEvent.Snapshot.State?.Text);

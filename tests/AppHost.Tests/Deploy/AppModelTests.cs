@@ -56,6 +56,7 @@ public sealed class AppModelTests
     [Theory]
     [InlineData("orchestration-api")]
     [InlineData("ai-gateway")]
+    [InlineData("console")]
     public async Task Each_service_declares_the_probes_its_azd_template_carries(string name)
     {
         await using var builder = await ModelAsync("--Redis:Mode", "executable");

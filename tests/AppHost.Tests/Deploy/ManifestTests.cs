@@ -13,6 +13,9 @@ public sealed partial class ManifestTests
 {
     public static readonly TheoryData<string> Services = new("orchestration-api", "ai-gateway");
 
+    /// <summary>Everything azd deploys as a container app with an external endpoint: the services and the console.</summary>
+    public static readonly TheoryData<string> PublicApps = new("orchestration-api", "ai-gateway", "console");
+
     [Fact]
     public async Task Redis_is_a_container_that_keeps_its_data_in_a_volume_with_an_append_only_file()
     {
@@ -58,7 +61,7 @@ public sealed partial class ManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Services))]
+    [MemberData(nameof(PublicApps))]
     public async Task Each_service_has_external_http_endpoints(string name)
     {
         var bindings = (await PublishedManifest.Default).Resource(name).GetProperty("bindings");
@@ -71,6 +74,8 @@ public sealed partial class ManifestTests
     [InlineData("ai-gateway", "Auth__ApiKeys__client", "api-key")]
     [InlineData("orchestration-api", "Auth__ApiKeys__client", "api-key")]
     [InlineData("orchestration-api", "Auth__ApiKeys__gateway", "gateway-service-key")]
+    [InlineData("orchestration-api", "Auth__ApiKeys__console", "console-api-key")]
+    [InlineData("ai-gateway", "Auth__ApiKeys__console", "console-api-key")]
     [InlineData("ai-gateway", "HostedAgents__ApiKey", "gateway-service-key")]
     [InlineData("ai-gateway", "Bus__Signing__Keys__0__Secret", "bus-key-ai-gateway")]
     [InlineData("ai-gateway", "Bus__Signing__Keys__1__Secret", "bus-key-orchestration-api")]
@@ -94,6 +99,7 @@ public sealed partial class ManifestTests
     [InlineData("bus-key-orchestration-api")]
     [InlineData("bus-key-ai-gateway")]
     [InlineData("bus-key-outside-agents")]
+    [InlineData("console-api-key")]
     [InlineData("redis-password")]
     public async Task Azd_generates_the_keys_instead_of_asking(string parameter)
     {
@@ -135,14 +141,13 @@ public sealed partial class ManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Services))]
+    [MemberData(nameof(PublicApps))]
     public async Task The_azd_template_carries_exactly_the_manifest_environment(string name)
     {
         var manifest = await PublishedManifest.Default;
         var env = manifest.Resource(name).GetProperty("env");
         var template = AzdTemplate.Load(name);
         var templateEnv = template.Environment;
-        var secrets = template.Secrets;
 
         Assert.Equal(
             env.EnumerateObject().Select(v => v.Name).Order(StringComparer.Ordinal),
@@ -157,7 +162,7 @@ public sealed partial class ManifestTests
             {
                 // azd's rule: connection strings and anything holding a secret parameter are container-app secrets.
                 Assert.Equal(variable.Name.ToLowerInvariant().Replace('_', '-'), secretRef);
-                Assert.All(secretParameters, p => Assert.Contains($"«securedParameter \"{p.Replace('-', '_')}\"»", secrets[secretRef!], StringComparison.Ordinal));
+                Assert.All(secretParameters, p => Assert.Contains($"«securedParameter \"{p.Replace('-', '_')}\"»", template.Secrets[secretRef!], StringComparison.Ordinal));
             }
             else if (!expression.Contains('{', StringComparison.Ordinal))
             {
@@ -171,7 +176,7 @@ public sealed partial class ManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Services))]
+    [MemberData(nameof(PublicApps))]
     public async Task The_azd_template_exposes_the_service_and_probes_alive_and_ready(string name)
     {
         var bindings = (await PublishedManifest.Default).Resource(name).GetProperty("bindings");
@@ -187,7 +192,7 @@ public sealed partial class ManifestTests
     }
 
     [Theory]
-    [MemberData(nameof(Services))]
+    [MemberData(nameof(PublicApps))]
     public void The_azd_template_sets_a_replica_range_of_at_least_one(string name)
     {
         var scale = AzdTemplate.Load(name).Map("properties", "template", "scale");
@@ -196,6 +201,17 @@ public sealed partial class ManifestTests
         Assert.Equal($"«parameterWithDefault \"{variable}_min_replicas\" \"1\"»", scale["minReplicas"]);
         Assert.Matches($"^«parameterWithDefault \"{variable}_max_replicas\" \"[1-9][0-9]*\"»$", (string)scale["maxReplicas"]);
         Assert.NotEmpty((List<object>)scale["rules"]);
+    }
+
+    [Fact]
+    public async Task The_console_holds_no_key_and_finds_both_services_by_service_discovery()
+    {
+        var env = (await PublishedManifest.Default).Resource("console").GetProperty("env");
+
+        Assert.DoesNotContain(env.EnumerateObject(), v => v.Value.GetString()!.Contains(".value}", StringComparison.Ordinal));
+        Assert.Equal("{orchestration-api.bindings.https.url}", env.GetProperty("services__orchestration-api__https__0").GetString());
+        Assert.Equal("{ai-gateway.bindings.https.url}", env.GetProperty("services__ai-gateway__https__0").GetString());
+        Assert.Equal("sticky", AzdTemplate.Load("console").Text("properties", "configuration", "ingress", "stickySessions", "affinity"));
     }
 
     [Fact]
