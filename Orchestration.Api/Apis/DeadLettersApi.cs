@@ -56,7 +56,7 @@ public static class DeadLettersApi
         return TypedResults.Ok(new DeadLetterPageView(topic, await deadLetters.CountAsync(topic, cancellationToken), page, next));
     }
 
-    public static async Task<Results<Ok<DeadLetterReplayView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ValidationProblem>> Replay(
+    public static async Task<Results<Ok<DeadLetterReplayView>, ValidationProblem, ProblemHttpResult>> Replay(
         string topic, string id, IDeadLetterQueue deadLetters, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -78,17 +78,13 @@ public static class DeadLettersApi
         }
         catch (KeyNotFoundException)
         {
-            return TypedResults.NotFound(new ProblemDetails
-            {
-                Title = "Unknown dead letter",
-                Detail = $"Topic '{topic}' has no dead letter '{id}' (already replayed?).",
-                Status = StatusCodes.Status404NotFound,
-            });
+            return TypedResults.Problem($"Topic '{topic}' has no dead letter '{id}' (already replayed?).",
+                statusCode: StatusCodes.Status404NotFound, title: "Unknown dead letter");
         }
         catch (InvalidOperationException ex)
         {
             // No valid message id: the bus cannot mark a replayed copy as accepted, so it refuses.
-            return TypedResults.Conflict(new ProblemDetails { Title = "The dead letter cannot be replayed", Detail = ex.Message, Status = StatusCodes.Status409Conflict });
+            return TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: "The dead letter cannot be replayed");
         }
     }
 

@@ -34,7 +34,7 @@ public static partial class RunsApi
 
     public sealed record RunServices(WorkflowStore Workflows, RunStore Runs, RunEngine Engine, RunEventNotifier Notifier, TimeProvider Time, IOptions<OrchestrationOptions> Options);
 
-    public static async Task<Results<Accepted<RunAccepted>, Ok<RunView>, NotFound<ProblemDetails>, ValidationProblem, ProblemHttpResult>> StartRun(
+    public static async Task<Results<Accepted<RunAccepted>, Ok<RunView>, ValidationProblem, ProblemHttpResult>> StartRun(
         string id, HttpRequest request, [AsParameters] RunServices services, int? waitMs, CancellationToken cancellationToken)
     {
         if (waitMs is < 0 || waitMs > services.Options.Value.MaxWaitMs)
@@ -64,7 +64,7 @@ public static partial class RunsApi
         if (workflow is null)
         {
             var detail = body.Version is null ? $"No workflow '{id}' is stored." : $"Workflow '{id}' has no version {body.Version}.";
-            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown workflow", Detail = detail, Status = 404 });
+            return TypedResults.Problem(detail, statusCode: StatusCodes.Status404NotFound, title: "Unknown workflow");
         }
 
         var input = body.Input ?? JsonSerializer.SerializeToElement(new { });
@@ -131,7 +131,7 @@ public static partial class RunsApi
     public static async Task<Results<Ok<RunView>, NotFound>> GetRun(string runId, RunStore runs) =>
         await runs.LoadAsync(runId) is { } stored ? TypedResults.Ok(RunView.From(stored.State, await runs.LoadAttemptsAsync(runId))) : TypedResults.NotFound();
 
-    public static async Task<Results<Accepted<RunView>, NotFound<ProblemDetails>, Conflict<ProblemDetails>, ValidationProblem, ProblemHttpResult>> SendSignal(
+    public static async Task<Results<Accepted<RunView>, ValidationProblem, ProblemHttpResult>> SendSignal(
         string runId, string name, HttpRequest request, RunStore runs, RunEngine engine, TimeProvider time, CancellationToken cancellationToken)
     {
         if (!SignalName().IsMatch(name))
@@ -170,17 +170,18 @@ public static partial class RunsApi
         var stored = await runs.LoadAsync(runId);
         if (stored is null)
         {
-            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown run", Detail = $"No run '{runId}' is stored.", Status = 404 });
+            return TypedResults.Problem($"No run '{runId}' is stored.", statusCode: StatusCodes.Status404NotFound, title: "Unknown run");
         }
 
         if (!stored.State.Workflow.Steps.Any(s => s.Type == StepType.Approval && (s.Signal ?? s.Id) == name))
         {
-            return TypedResults.NotFound(new ProblemDetails { Title = "Unknown signal", Detail = $"No step of workflow '{stored.State.WorkflowId}' version {stored.State.WorkflowVersion} waits for signal '{name}'.", Status = 404 });
+            return TypedResults.Problem($"No step of workflow '{stored.State.WorkflowId}' version {stored.State.WorkflowVersion} waits for signal '{name}'.",
+                statusCode: StatusCodes.Status404NotFound, title: "Unknown signal");
         }
 
         if (stored.State.IsTerminal || stored.State.Compensation is not null)
         {
-            return TypedResults.Conflict(new ProblemDetails { Title = "The run is already ending", Detail = $"Run {runId} is {stored.State.Status}; it takes no more signals.", Status = 409 });
+            return TypedResults.Problem($"Run {runId} is {stored.State.Status}; it takes no more signals.", statusCode: StatusCodes.Status409Conflict, title: "The run is already ending");
         }
 
         var signal = new RunSignal { Approved = body.Approved, By = body.By, Comment = body.Comment, Data = body.Data, At = time.GetUtcNow() };
@@ -223,7 +224,7 @@ public static partial class RunsApi
         return TypedResults.ServerSentEvents(Events(runId, after, runs, notifier, cancellationToken));
     }
 
-    public static async Task<Results<Accepted<RunView>, NotFound, Conflict<ProblemDetails>, ProblemHttpResult>> CancelRun(string runId, RunStore runs, RunEngine engine, CancellationToken cancellationToken)
+    public static async Task<Results<Accepted<RunView>, NotFound, ProblemHttpResult>> CancelRun(string runId, RunStore runs, RunEngine engine, CancellationToken cancellationToken)
     {
         var stored = await runs.LoadAsync(runId);
         if (stored is null)
@@ -236,7 +237,7 @@ public static partial class RunsApi
             var detail = stored.State.IsTerminal
                 ? $"Run {runId} ended as {stored.State.Status}."
                 : $"Run {runId} is compensating its completed steps and ends when they are undone.";
-            return TypedResults.Conflict(new ProblemDetails { Title = "The run is already ending", Detail = detail, Status = 409 });
+            return TypedResults.Problem(detail, statusCode: StatusCodes.Status409Conflict, title: "The run is already ending");
         }
 
         try
