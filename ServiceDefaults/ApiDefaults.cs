@@ -77,15 +77,11 @@ public static class ApiDefaults
         if (context.Request.ContentLength > limits.MaxRequestBodyBytes)
         {
             context.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            await ProblemAnswer.WriteAsync(context, new Microsoft.AspNetCore.Mvc.ProblemDetails
             {
-                HttpContext = context,
-                ProblemDetails =
-                {
-                    Status = StatusCodes.Status413PayloadTooLarge,
-                    Title = "Request body too large",
-                    Detail = $"The body may be at most {limits.MaxRequestBodyBytes} bytes.",
-                },
+                Status = StatusCodes.Status413PayloadTooLarge,
+                Title = "Request body too large",
+                Detail = $"The body may be at most {limits.MaxRequestBodyBytes} bytes.",
             });
             return;
         }

@@ -6,6 +6,7 @@ using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -87,8 +88,7 @@ internal sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
-    IOptionsMonitor<ApiKeyOptions> keys,
-    IProblemDetailsService problemDetails)
+    IOptionsMonitor<ApiKeyOptions> keys)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "ApiKey";
@@ -140,12 +140,8 @@ internal sealed class ApiKeyAuthenticationHandler(
         await WriteProblemAsync("Forbidden", "This API key may not call this route.");
     }
 
-    private async Task WriteProblemAsync(string title, string detail) =>
-        await problemDetails.WriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = Context,
-            ProblemDetails = { Status = Response.StatusCode, Title = title, Detail = detail },
-        });
+    private Task WriteProblemAsync(string title, string detail) =>
+        ProblemAnswer.WriteAsync(Context, new ProblemDetails { Status = Response.StatusCode, Title = title, Detail = detail });
 
     private static string? PresentedKey(HttpRequest request)
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Infrastructure;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -35,7 +36,7 @@ public static class ApiRoles
 }
 
 /// <summary>Answers a missing role with 403 problem details that name the roles the route needs.</summary>
-internal sealed class ApiRoleForbiddenHandler(IProblemDetailsService problemDetails) : IAuthorizationMiddlewareResultHandler
+internal sealed class ApiRoleForbiddenHandler : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _default = new();
 
@@ -50,18 +51,14 @@ internal sealed class ApiRoleForbiddenHandler(IProblemDetailsService problemDeta
         var needed = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<RolesAuthorizationRequirement>()
             .SelectMany(r => r.AllowedRoles).Distinct(StringComparer.Ordinal).ToList() ?? [];
         context.Response.StatusCode = StatusCodes.Status403Forbidden;
-        await problemDetails.WriteAsync(new ProblemDetailsContext
+        await ProblemAnswer.WriteAsync(context, new ProblemDetails
         {
-            HttpContext = context,
-            ProblemDetails =
-            {
-                Status = StatusCodes.Status403Forbidden,
-                Title = "Forbidden",
-                Detail = needed.Count > 0
-                    ? $"The API key of '{context.User.Identity.Name}' lacks the role this route needs: {string.Join(" or ", needed)} (Auth:Roles:{context.User.Identity.Name})."
-                    : "This API key may not call this route.",
-                Extensions = { ["requiredRoles"] = needed },
-            },
+            Status = StatusCodes.Status403Forbidden,
+            Title = "Forbidden",
+            Detail = needed.Count > 0
+                ? $"The API key of '{context.User.Identity.Name}' lacks the role this route needs: {string.Join(" or ", needed)} (Auth:Roles:{context.User.Identity.Name})."
+                : "This API key may not call this route.",
+            Extensions = { ["requiredRoles"] = needed },
         });
     }
 }

@@ -6,7 +6,8 @@ namespace Orchestration.Api.Tests.Functional;
 
 /// <summary>
 /// Every 4xx a handler answers with a reason is RFC 9457 problem details — <c>application/problem+json</c>, not a
-/// ProblemDetails object serialized as plain <c>application/json</c> (found by the fuzz tier, issue 9).
+/// ProblemDetails object serialized as plain <c>application/json</c> — also to a client whose Accept header rules JSON
+/// out (found by the fuzz tier, issue 9).
 /// </summary>
 public sealed class ProblemDetailsAnswerTests(RedisFixture redis) : IAsyncLifetime
 {
@@ -15,9 +16,15 @@ public sealed class ProblemDetailsAnswerTests(RedisFixture redis) : IAsyncLifeti
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    private const string AgentOnlyKey = "agent-only-key-0123456789abcdef";
+
     public ValueTask InitializeAsync()
     {
-        _factory = new OrchestrationApiFactory(redis);
+        _factory = new OrchestrationApiFactory(redis, new Dictionary<string, string?>
+        {
+            ["Auth:ApiKeys:agentonly"] = AgentOnlyKey,
+            ["Auth:Roles:agentonly"] = "agent",
+        });
         _api = _factory.CreateAuthorizedClient();
         return ValueTask.CompletedTask;
     }
@@ -78,5 +85,51 @@ public sealed class ProblemDetailsAnswerTests(RedisFixture redis) : IAsyncLifeti
         await AssertProblemAsync(again, HttpStatusCode.Conflict, "The run is already ending");
         using var signal = await _api.PostAsJsonAsync($"/api/runs/{runId}/signals/ok", new { approved = true }, Ct);
         await AssertProblemAsync(signal, HttpStatusCode.Conflict, "The run is already ending");
+    }
+
+    public static TheoryData<string> AcceptsWithoutJson => ["text/html", "application/xml", "text/event-stream", "junk"];
+
+    [Theory]
+    [MemberData(nameof(AcceptsWithoutJson))]
+    public async Task A_missing_key_is_401_problem_details_whatever_the_client_accepts(string accept)
+    {
+        using var anonymous = _factory.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs");
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+
+        using var response = await anonymous.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Unauthorized, "Unauthorized");
+    }
+
+    [Theory]
+    [MemberData(nameof(AcceptsWithoutJson))]
+    public async Task A_missing_role_is_403_problem_details_whatever_the_client_accepts(string accept)
+    {
+        using var agent = _factory.CreateClient();
+        using var request = new HttpRequestMessage(HttpMethod.Delete, "/api/agents/someone");
+        request.Headers.Add("X-Api-Key", AgentOnlyKey);
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+
+        using var response = await agent.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.Forbidden, "Forbidden");
+    }
+
+    [Theory]
+    [MemberData(nameof(AcceptsWithoutJson))]
+    public async Task A_declared_body_over_the_limit_is_413_problem_details_whatever_the_client_accepts(string accept)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "/api/workflows/too-big")
+        {
+            Content = new ByteArrayContent(new byte[(1024 * 1024) + 1]),
+        };
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        request.Headers.ExpectContinue = true; // the server answers before the body is sent
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+
+        using var response = await _api.SendAsync(request, Ct);
+
+        await AssertProblemAsync(response, HttpStatusCode.RequestEntityTooLarge, "Request body too large");
     }
 }
