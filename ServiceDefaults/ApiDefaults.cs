@@ -59,7 +59,10 @@ public static class ApiDefaults
     /// </summary>
     public static WebApplication MapApiDocs(this WebApplication app)
     {
-        var document = app.MapOpenApi();
+        // The one document the services publish. The default '/openapi/{documentName}.json' (and a literal path, whose
+        // handler then binds ?documentName=) answers an unknown name with a text/plain 404 of its own instead of
+        // problem details; a route value only 'v1' matches leaves other names to routing's 404.
+        var document = app.MapOpenApi("/openapi/{documentName:regex(^v1$)}.json");
         if (app.Environment.IsDevelopment())
         {
             document.AllowAnonymous();

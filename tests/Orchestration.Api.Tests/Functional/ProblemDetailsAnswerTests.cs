@@ -87,6 +87,18 @@ public sealed class ProblemDetailsAnswerTests(RedisFixture redis) : IAsyncLifeti
         await AssertProblemAsync(signal, HttpStatusCode.Conflict, "The run is already ending");
     }
 
+    [Fact]
+    public async Task An_unknown_openapi_document_is_404_problem_details_and_v1_is_served()
+    {
+        using var unknown = await _api.GetAsync("/openapi/v2.json", Ct);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+
+        using var v1 = await _api.GetAsync("/openapi/v1.json?documentName=v2", Ct);
+        Assert.Equal(HttpStatusCode.OK, v1.StatusCode);
+        Assert.Contains("/api/workflows/{id}", await v1.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
     public static TheoryData<string> AcceptsWithoutJson => ["text/html", "application/xml", "text/event-stream", "junk"];
 
     [Theory]
