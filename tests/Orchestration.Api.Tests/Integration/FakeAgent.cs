@@ -140,10 +140,14 @@ public sealed class FakeAgent : IAsyncDisposable
 
     /// <summary>Subscribes to the agent's topic and, with <paramref name="api"/>, registers the agent (heartbeat TTL one hour).</summary>
     public static async Task<FakeAgent> StartAsync(string id, string redisConnectionString, HttpClient? api, string[]? capabilities = null,
-        Func<AgentTask, AgentAction>? behaviour = null, CancellationToken cancellationToken = default)
+        Func<AgentTask, AgentAction>? behaviour = null, CancellationToken cancellationToken = default, IEnumerable<SigningKeySettings>? keys = null)
     {
         var settings = new CommunicationBusSettings { ServiceName = id, ConsumerName = id };
-        settings.Signing.Keys.Add(new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret });
+        foreach (var key in keys ?? [new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret }])
+        {
+            settings.Signing.Keys.Add(key);
+        }
+
         var redis = await ConnectionMultiplexer.ConnectAsync(redisConnectionString);
         var agent = new FakeAgent(id, capabilities ?? [], redis, new RedisMessageBus(redis, settings));
         if (behaviour is not null)
