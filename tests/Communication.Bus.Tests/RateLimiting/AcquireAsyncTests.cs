@@ -49,7 +49,7 @@ public sealed class AcquireAsyncTests(RedisFixture redis)
     [Fact]
     public async Task Gives_up_when_the_budget_runs_out_while_others_take_the_tokens()
     {
-        var clock = RedisFixture.FakeClock();
+        var clock = WatchedClock();
         var started = clock.GetUtcNow();
         using var tokens = ClientTimeBucket(clock);
         var bucket = RedisFixture.NewBucket();
@@ -57,38 +57,53 @@ public sealed class AcquireAsyncTests(RedisFixture redis)
         await tokens.TryAcquireAsync(bucket, rule, 5, Ct);
 
         // Needs all 5 tokens (500 ms of refill) within 700 ms, but another replica takes every
-        // token as it comes back, so the bucket never fills up.
+        // token as it comes back, so the bucket never fills up. The clock moves only while the
+        // waiter is asleep on it.
         var waiting = tokens.AcquireAsync(bucket, rule, 5, TimeSpan.FromMilliseconds(700), Ct).AsTask();
-        while (!waiting.IsCompleted && clock.GetUtcNow() - started < TimeSpan.FromSeconds(5))
+        while (clock.GetUtcNow() - started < TimeSpan.FromSeconds(5))
         {
+            await Eventually.TrueAsync(() => waiting.IsCompleted || clock.Asleep > 0, TimeSpan.FromSeconds(10),
+                "the acquire should either answer or wait on the clock");
+            if (waiting.IsCompleted)
+            {
+                break;
+            }
+
             clock.Advance(TimeSpan.FromMilliseconds(50));
             await tokens.TryAcquireAsync(bucket, rule, 1, Ct);
-            await Task.Delay(5, Ct);
         }
 
         var decision = await waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.False(decision.Allowed);
         // It waited once (500 ms), then saw that the next try could not fit in the 700 ms budget.
-        Assert.InRange(clock.GetUtcNow() - started, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(1200));
+        Assert.Equal([TimeSpan.FromMilliseconds(500)], clock.Sleeps);
+        Assert.InRange(clock.GetUtcNow() - started, TimeSpan.FromMilliseconds(500), TimeSpan.FromMilliseconds(550));
     }
 
     [Fact]
     public async Task Honours_cancellation_while_waiting()
     {
-        var clock = RedisFixture.FakeClock();
+        var clock = WatchedClock();
         using var tokens = ClientTimeBucket(clock);
         var bucket = RedisFixture.NewBucket();
         var rule = new TokenBucketRule(Capacity: 1, RefillPerSecond: 0.01);
         await tokens.TryAcquireAsync(bucket, rule, 1, Ct);
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(Ct);
 
+        // The token is back in 100 s: the acquire sleeps that long on the clock, and is still waiting.
         var waiting = tokens.AcquireAsync(bucket, rule, 1, TimeSpan.FromHours(1), cancel.Token).AsTask();
-        await Task.Delay(50, Ct);
+        await Eventually.TrueAsync(() => waiting.IsCompleted || clock.Asleep > 0, TimeSpan.FromSeconds(10),
+            "the acquire should wait on the clock for the token");
         Assert.False(waiting.IsCompleted);
+        Assert.Equal([TimeSpan.FromSeconds(100)], clock.Sleeps);
+
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.Equal(0, clock.Asleep);
     }
+
+    private static SleepWatchingClock WatchedClock() => new(RedisFixture.FakeClock().GetUtcNow());
 
     private DistributedTokenBucket ClientTimeBucket(TimeProvider clock) => redis.CreateBucket(o =>
     {
