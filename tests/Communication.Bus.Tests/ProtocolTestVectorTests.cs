@@ -12,9 +12,23 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
 {
     public sealed record Vectors(List<VectorKey> Keys, List<VectorCase> Cases, List<RejectCase> Rejects);
 
-    public sealed record RejectCase(string Name, Dictionary<string, string> FieldsBase64, string Reason, string InvalidField, string CanonicalBase64, string Sig);
+    /// <summary>
+    /// An entry a consumer must dead-letter with <paramref name="Reason"/>: its fields as text (<paramref name="Fields"/>)
+    /// or, when they are not well-formed UTF-8, as raw bytes (<paramref name="FieldsBase64"/>).
+    /// </summary>
+    public sealed record RejectCase(string Name, Dictionary<string, string>? Fields, Dictionary<string, string>? FieldsBase64, string Reason,
+        string? InvalidField, string CanonicalBase64, string Sig)
+    {
+        public Dictionary<string, byte[]> RawFields() => FieldsBase64 is not null
+            ? FieldsBase64.ToDictionary(f => f.Key, f => Convert.FromBase64String(f.Value))
+            : Fields!.ToDictionary(f => f.Key, f => Encoding.UTF8.GetBytes(f.Value));
+    }
 
-    public sealed record VectorKey(string Id, string Secret);
+    /// <summary>A vector key; <paramref name="Senders"/> binds it to the <c>from</c> names it may sign for (none: shared).</summary>
+    public sealed record VectorKey(string Id, string Secret, List<string>? Senders = null)
+    {
+        public SigningKeySettings Settings() => new() { Id = Id, Secret = Secret, Senders = Senders is null ? null : string.Join(',', Senders) };
+    }
 
     public sealed record VectorCase(string Name, Dictionary<string, string> Fields, List<string> SignedWith, string CanonicalBase64, string Sig);
 
@@ -52,6 +66,18 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
     }
 
     [Fact]
+    public void The_document_has_reject_vectors_for_bad_utf8_and_for_a_key_bound_to_other_senders()
+    {
+        var vectors = Load();
+        var bound = vectors.Keys.Where(k => k.Senders is { Count: > 0 }).Select(k => k.Id).ToHashSet();
+
+        Assert.NotEmpty(bound);
+        Assert.Contains(vectors.Rejects, r => r.Reason == RejectionReasons.Invalid && r.InvalidField == "payload");
+        Assert.Contains(vectors.Rejects, r => r.Reason == RejectionReasons.SenderNotAllowed && bound.Contains(r.Sig.Split(':')[0]));
+        Assert.Contains(vectors.Cases, c => c.SignedWith.All(bound.Contains));
+    }
+
+    [Fact]
     public void Canonical_bytes_and_signatures_match_the_vectors()
     {
         var vectors = Load();
@@ -76,7 +102,7 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
         {
             // A clock at the vector's time, a ring with the vector keys, a fresh group: the entry must be handled.
             var (_, ts, _, _, _) = Parse(c.Fields);
-            var settings = TestBus.Settings("vectors", [.. vectors.Keys.Select(k => TestBus.Key(k.Id, k.Secret))]);
+            var settings = TestBus.Settings("vectors", [.. vectors.Keys.Select(k => k.Settings())]);
             await using var consumer = await TestBus.CreateAsync(redis, settings, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(ts)));
             var topic = c.Fields["topic"];
             var recorder = new Recorder();
@@ -98,18 +124,17 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
     public async Task The_consumer_dead_letters_every_reject_vector_and_never_handles_it()
     {
         var vectors = Load();
-        Assert.Contains(vectors.Rejects, r => r.InvalidField == "payload");
         var keys = vectors.Keys.ToDictionary(k => k.Id, k => new SigningKey(k.Id, k.Secret));
         foreach (var c in vectors.Rejects)
         {
-            var fields = c.FieldsBase64.ToDictionary(f => f.Key, f => Convert.FromBase64String(f.Value));
+            var fields = c.RawFields();
 
-            // The signature is right over the raw bytes: the verdict is about UTF-8, not about the signature.
-            Assert.Equal(c.Sig, SigningKeyRing.Sign([keys["k-2025"]], Convert.FromBase64String(c.CanonicalBase64), []));
+            // The signature is right over the raw bytes: the verdict is about UTF-8 or the key's senders, not about the signature.
+            Assert.Equal(c.Sig, SigningKeyRing.Sign([keys[c.Sig.Split(':')[0]]], Convert.FromBase64String(c.CanonicalBase64), []));
             Assert.Equal(c.Sig, Encoding.ASCII.GetString(fields["sig"]));
 
             var ts = long.Parse(Encoding.ASCII.GetString(fields["ts"]), System.Globalization.CultureInfo.InvariantCulture);
-            var settings = TestBus.Settings("vectors", [.. vectors.Keys.Select(k => TestBus.Key(k.Id, k.Secret))]);
+            var settings = TestBus.Settings("vectors", [.. vectors.Keys.Select(k => k.Settings())]);
             await using var consumer = await TestBus.CreateAsync(redis, settings, new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(ts)));
             var topic = Encoding.ASCII.GetString(fields["topic"]);
             var recorder = new Recorder();
@@ -121,8 +146,17 @@ public partial class ProtocolTestVectorTests(RedisFixture redis)
                     async () => (await consumer.Bus.DeadLetters.ListAsync(topic)).FirstOrDefault(d => d.Group == group),
                     d => d is not null, because: c.Name);
                 Assert.Equal(c.Reason, letter!.Reason);
-                Assert.Contains(c.InvalidField, letter.Detail, StringComparison.Ordinal);
-                Assert.Contains("UTF-8", letter.Detail, StringComparison.Ordinal);
+                if (c.Reason == RejectionReasons.Invalid)
+                {
+                    Assert.Contains(c.InvalidField!, letter.Detail, StringComparison.Ordinal);
+                    Assert.Contains("UTF-8", letter.Detail, StringComparison.Ordinal);
+                }
+                else
+                {
+                    // sender-not-allowed names the claimed sender and the key that verified.
+                    Assert.Contains(c.Fields!["from"], letter.Detail, StringComparison.Ordinal);
+                    Assert.Contains(c.Fields["keyId"], letter.Detail, StringComparison.Ordinal);
+                }
             }
 
             Assert.Equal(0, recorder.Count);

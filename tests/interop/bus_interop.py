@@ -3,7 +3,8 @@
 
 Usage:
   bus_interop.py vectors PROTOCOL.md
-      Checks the protocol test vectors (canonical bytes and signatures) embedded in PROTOCOL.md.
+      Checks the protocol test vectors embedded in PROTOCOL.md: canonical bytes and signatures, and the admission
+      verdict (strict UTF-8, signature, sender binding §5a) — every case accepted, every reject with its reason.
   bus_interop.py task --port P --key-id K --secret S --topic T [--reply-key-id K2 --reply-secret S2] [--timeout SECONDS]
       Signs a TASK per PROTOCOL.md as "python-agent", publishes it (XADD) with replyTo/correlationId, publishes a
       tampered copy (payload changed, signature kept) and an impostor (a new message claiming to be from
@@ -52,6 +53,33 @@ def verify(fields, keys):
     return None
 
 
+def sender_allowed(patterns, sender):
+    """PROTOCOL.md §5a: a key without senders (or with "*") is shared; else an exact name or a prefix ending in "*"."""
+    if not patterns or "*" in patterns:
+        return True
+    return any(sender.startswith(p[:-1]) if p.endswith("*") else sender == p for p in patterns)
+
+
+def admission_verdict(raw, keys):
+    """What a consumer decides about an entry before its handler (PROTOCOL.md §6 steps 3-4), from the raw field bytes.
+    keys: {keyId: (secret, senders)}. Returns None (accepted) or the rejection reason."""
+    if [name for name, value in raw.items() if not utf8_ok(value)]:
+        return "invalid"
+    f = {name: value.decode("utf-8") for name, value in raw.items()}
+    data = canonical_bytes(f["id"], f["ts"], f["type"], f["qos"], f["topic"], f["from"], recipients(f["to"]),
+                           f["correlationId"], f["replyTo"], raw["payload"])
+    verified = []
+    for entry in f["sig"].split(" "):
+        key_id, _, mac = entry.partition(":")
+        if key_id in keys and hmac.compare_digest(sign(keys[key_id][0], data), mac):
+            verified.append(key_id)
+    if not verified:
+        return "bad-signature"
+    if not any(sender_allowed(keys[k][1], f["from"]) for k in verified):
+        return "sender-not-allowed"
+    return None
+
+
 def check_vectors(protocol_path):
     text = open(protocol_path, encoding="utf-8").read()
     match = re.search(r"<!-- test-vectors:begin -->\s*```json\s*(.*?)```\s*<!-- test-vectors:end -->", text, re.S)
@@ -59,6 +87,7 @@ def check_vectors(protocol_path):
         sys.exit("no test vectors found in " + protocol_path)
     vectors = json.loads(match.group(1))
     keys = {k["id"]: k["secret"] for k in vectors["keys"]}
+    ring = {k["id"]: (k["secret"], k.get("senders") or []) for k in vectors["keys"]}
     for case in vectors["cases"]:
         f = case["fields"]
         data = canonical_bytes(f["id"], f["ts"], f["type"], f["qos"], f["topic"], f["from"], recipients(f["to"]),
@@ -70,19 +99,29 @@ def check_vectors(protocol_path):
             sys.exit(f"{case['name']}: signature differs: {expected} != {case['sig']}")
         if f["sig"] != case["sig"]:
             sys.exit(f"{case['name']}: fields.sig is not the expected signature")
+        verdict = admission_verdict({k: v.encode("utf-8") for k, v in f.items()}, ring)
+        if verdict is not None:
+            sys.exit(f"{case['name']}: must be accepted, the checker says {verdict}")
     for case in vectors.get("rejects", []):
-        f = {k: base64.b64decode(v) for k, v in case["fieldsBase64"].items()}
+        if "fieldsBase64" in case:
+            f = {k: base64.b64decode(v) for k, v in case["fieldsBase64"].items()}
+        else:
+            f = {k: v.encode("utf-8") for k, v in case["fields"].items()}
         data = (b"bus.v1\n" + b"\n".join([f["id"], f["ts"], f["type"], f["qos"], f["topic"], f["from"],
                 ",".join(recipients(f["to"].decode("utf-8"))).encode("utf-8"), f["correlationId"], f["replyTo"]])
                 + b"\n" + f["payload"])
         if base64.b64encode(data).decode("ascii") != case["canonicalBase64"]:
             sys.exit(f"{case['name']}: canonical bytes (raw) differ")
         key_id = case["sig"].split(":")[0]
-        if f"{key_id}:{sign(keys[key_id], data)}" != case["sig"]:
+        if f"{key_id}:{sign(keys[key_id], data)}" != case["sig"] or f["sig"].decode("utf-8") != case["sig"]:
             sys.exit(f"{case['name']}: signature over the raw bytes differs")
-        bad = [name for name, value in f.items() if not utf8_ok(value)]
-        if bad != [case["invalidField"]] or case["reason"] != "invalid":
-            sys.exit(f"{case['name']}: strict UTF-8 finds {bad}, expected [{case['invalidField']}] -> invalid")
+        if case["reason"] == "invalid":
+            bad = [name for name, value in f.items() if not utf8_ok(value)]
+            if bad != [case.get("invalidField")]:
+                sys.exit(f"{case['name']}: strict UTF-8 finds {bad}, expected [{case.get('invalidField')}]")
+        verdict = admission_verdict(f, ring)
+        if verdict != case["reason"]:
+            sys.exit(f"{case['name']}: the checker says {verdict}, expected {case['reason']}")
     print(f"vectors OK ({len(vectors['cases'])} cases, {len(vectors.get('rejects', []))} rejects)")
 
 
