@@ -124,6 +124,37 @@ public sealed class StepGraphTests : BunitContext
     }
 
     [Fact]
+    public void A_for_each_step_draws_each_item_with_its_status_agent_attempts_error_and_output()
+    {
+        var reviews = Step("review-files", RunStatuses.Running, [], 0, null) with
+        {
+            Items =
+            [
+                new StepItemRun { Index = 0, Status = RunStatuses.Succeeded, Attempts = 1, AgentId = "reviewer", EndedAt = T0.AddSeconds(4), Output = JsonSerializer.SerializeToElement(new { file = "a.cs", verdict = "ok" }) },
+                new StepItemRun { Index = 1, Status = RunStatuses.Failed, Attempts = 3, AgentId = "reviewer", Error = "schema mismatch at /verdict" },
+                new StepItemRun { Index = 2, Status = RunStatuses.Running, Attempts = 1, AgentId = "reviewer-2" },
+            ],
+        };
+
+        var cut = Render<StepGraph>(p => p.Add(g => g.Run, Run(Step("plan", RunStatuses.Succeeded, [], 0, 1), reviews)));
+
+        var node = cut.Find("li[data-step=review-files]");
+        var items = node.QuerySelectorAll("ol.item-list > li.item");
+        Assert.Equal(["0", "1", "2"], items.Select(i => i.GetAttribute("data-item")));
+        Assert.Equal("Items of review-files", node.QuerySelector("ol.item-list")!.GetAttribute("aria-label"));
+        Assert.Equal("3 items: 1 SUCCEEDED, 1 FAILED, 1 RUNNING", node.QuerySelector(".items-note")!.TextContent);
+        Assert.Equal(["status-succeeded", "status-failed", "status-running"], items.Select(i => i.ClassList.Single(c => c.StartsWith("status-", StringComparison.Ordinal))));
+        Assert.Equal(["SUCCEEDED", "FAILED", "RUNNING"], items.Select(i => i.QuerySelector(".status")!.TextContent));
+        Assert.Contains("reviewer-2", items[2].TextContent, StringComparison.Ordinal);
+        Assert.Equal(["reviewer", "3"], items[1].QuerySelectorAll("dd").Select(d => d.TextContent));
+        Assert.Equal("schema mismatch at /verdict", items[1].QuerySelector("p.error")!.TextContent);
+        Assert.Contains("\"verdict\": \"ok\"", items[0].QuerySelector("pre")!.TextContent, StringComparison.Ordinal);
+        Assert.Null(items[1].QuerySelector("pre"));
+        // A step that is not a forEach draws no item list.
+        Assert.Empty(cut.Find("li[data-step=plan]").QuerySelectorAll("ol.item-list"));
+    }
+
+    [Fact]
     public void A_dependency_cycle_in_a_hand_made_definition_still_lays_out()
     {
         var workflow = new WorkflowDefinition
