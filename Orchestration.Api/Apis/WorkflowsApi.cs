@@ -50,6 +50,12 @@ public static class WorkflowsApi
             return TypedResults.ValidationProblem(errors);
         }
 
+        errors = await WorkflowReferences.CheckAsync(workflow, store, options.Value.MaxWorkflowDepth);
+        if (errors.Count > 0)
+        {
+            return TypedResults.ValidationProblem(errors);
+        }
+
         string? ifMatch = null;
         if (context.Request.Headers.IfMatch.ToString() is { Length: > 0 } header)
         {

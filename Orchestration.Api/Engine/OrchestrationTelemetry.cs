@@ -48,8 +48,10 @@ public sealed class OrchestrationTelemetry
                     _stepRetries.Add(1, workflow);
                     break;
                 case RunEventTypes.StepCompleted or RunEventTypes.StepFailed or RunEventTypes.StepSkipped:
-                    var step = run.Steps.First(s => s.Id == e.StepId);
-                    if (step.StartedAt is { } started)
+                    // A forEach item's events name it <step>[<i>]: it counts under its step.
+                    RunState.TryParseItemId(e.StepId!, out var stepId, out _);
+                    var step = run.Steps.Find(s => s.Id == stepId);
+                    if (step?.StartedAt is { } started)
                     {
                         _stepDuration.Record((e.At - started).TotalSeconds, workflow, new("step.status", e.Type));
                     }

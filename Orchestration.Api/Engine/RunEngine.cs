@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using Orchestration.Api.Model;
+using Orchestration.Api.Services;
 
 namespace Orchestration.Api.Engine;
 
@@ -27,6 +28,7 @@ public sealed class IdempotencyConflictException(string runId)
 /// </summary>
 public sealed partial class RunEngine(
     RunStore store,
+    WorkflowStore workflows,
     AgentDirectory agents,
     ITaskPublisher publisher,
     TimeProvider time,
@@ -178,8 +180,9 @@ public sealed partial class RunEngine(
                     return;
                 }
 
-                var allSent = run.IsTerminal || await ResendOutboxAsync(run);
-                await store.ReleaseAsync(wakeup, time.GetUtcNow(), run.IsTerminal ? null : NextWakeup(run, outboxPending: !allSent));
+                // An ended run may still owe its parent the news of its end (a command in its outbox).
+                var allSent = await ResendOutboxAsync(run, ct);
+                await store.ReleaseAsync(wakeup, time.GetUtcNow(), run.IsTerminal && allSent ? null : NextWakeup(run, outboxPending: !allSent));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -192,7 +195,7 @@ public sealed partial class RunEngine(
     /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
     private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, IReadOnlyList<RunInput> input)
     {
-        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems);
+        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems, Options.MaxWorkflowDepth);
         var transition = RunReducer.Apply((await load())!, input, time.GetUtcNow(), await agents.GetAsync(), limits);
         if (transition.NoAgent && agents.Age > TimeSpan.FromMilliseconds(100) && await load() is { } again)
         {
@@ -206,7 +209,8 @@ public sealed partial class RunEngine(
             return version == 0 ? null : run;
         }
 
-        DateTimeOffset? next = run.IsTerminal ? null : NextWakeup(run, transition.Dispatches.Count > 0);
+        var outboxPending = transition.Dispatches.Count > 0 || transition.Commands.Count > 0;
+        DateTimeOffset? next = run.IsTerminal && transition.Commands.Count == 0 ? null : NextWakeup(run, outboxPending);
         if (next is { } before)
         {
             await store.ScheduleAsync(run.RunId, before);
@@ -231,6 +235,13 @@ public sealed partial class RunEngine(
             }
 
             await SendAsync(run, transition.Dispatches);
+            if (transition.Commands.Count > 0)
+            {
+                // Not awaited: a command applies a transition to another run, whose own commands may come back to
+                // this one (a child ending while its parent cancels it); awaiting it here, inside this run's
+                // transition, could wait on itself. The outbox keeps it until it is done.
+                _ = Task.Run(() => RunCommandsAsync(run, transition.Commands, CancellationToken.None), CancellationToken.None);
+            }
         }
         catch (Exception ex)
         {
@@ -265,11 +276,11 @@ public sealed partial class RunEngine(
         return sent.Count == dispatches.Count;
     }
 
-    /// <summary>Resends stored tasks that are still wanted; drops the rest. True when nothing is left.</summary>
-    private async Task<bool> ResendOutboxAsync(RunState run)
+    /// <summary>Resends stored tasks and commands that are still wanted; drops the rest. True when nothing is left.</summary>
+    private async Task<bool> ResendOutboxAsync(RunState run, CancellationToken cancellationToken)
     {
-        var pending = await store.PendingOutboxAsync(run.RunId);
-        if (pending.Count == 0)
+        var (tasks, commands) = await store.PendingOutboxAsync(run.RunId);
+        if (tasks.Count == 0 && commands.Count == 0)
         {
             return true;
         }
@@ -278,20 +289,121 @@ public sealed partial class RunEngine(
             .Append(run.Compensation?.CurrentMessageId)
             .OfType<string>()
             .ToHashSet(StringComparer.Ordinal);
-        var stale = pending.Where(p => !wanted.Contains(p.MessageId)).Select(p => p.MessageId).ToList();
+
+        // A child start is wanted while its attempt waits for it; cancels and end notices always are (both idempotent).
+        var stale = tasks.Where(p => !wanted.Contains(p.MessageId)).Select(p => p.MessageId)
+            .Concat(commands.Where(c => c.Kind == RunCommandKind.StartChild && !wanted.Contains(c.RunId)).Select(c => c.OutboxKey))
+            .ToList();
         if (stale.Count > 0)
         {
             await store.DiscardOutboxAsync(run.RunId, stale);
         }
 
-        var resend = pending.Where(p => wanted.Contains(p.MessageId)).ToList();
-        if (resend.Count == 0)
+        var resend = tasks.Where(p => wanted.Contains(p.MessageId)).ToList();
+        var redo = commands.Where(c => c.Kind != RunCommandKind.StartChild || wanted.Contains(c.RunId)).ToList();
+        if (resend.Count == 0 && redo.Count == 0)
         {
             return true;
         }
 
-        LogResending(logger, resend.Count, run.RunId);
-        return await SendAsync(run, resend);
+        LogResending(logger, resend.Count + redo.Count, run.RunId);
+        var sent = resend.Count == 0 || await SendAsync(run, resend);
+        return await RunCommandsAsync(run, redo, cancellationToken) && sent;
+    }
+
+    /// <summary>Carries out a run's commands; each one done is removed from the outbox. True when all are done.</summary>
+    private async Task<bool> RunCommandsAsync(RunState run, IReadOnlyList<RunCommand> commands, CancellationToken cancellationToken)
+    {
+        var done = new List<string>(commands.Count);
+        foreach (var command in commands)
+        {
+            try
+            {
+                await RunCommandAsync(run, command, cancellationToken);
+                done.Add(command.OutboxKey);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // Left in the outbox: the run's wakeup tries again.
+                LogCommandFailed(logger, ex, command.Kind, command.RunId, run.RunId);
+            }
+        }
+
+        try
+        {
+            if (done.Count > 0)
+            {
+                await store.ConfirmSentAsync(run.RunId, done);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogCommandFailed(logger, ex, RunCommandKind.NotifyParent, run.RunId, run.RunId);
+            return false;
+        }
+
+        return done.Count == commands.Count;
+    }
+
+    private async Task RunCommandAsync(RunState run, RunCommand command, CancellationToken cancellationToken)
+    {
+        switch (command.Kind)
+        {
+            case RunCommandKind.StartChild:
+                await StartChildAsync(run, command, cancellationToken);
+                break;
+            case RunCommandKind.CancelChild:
+                // A child not stored (yet) is no problem: its start, if still in flight, looks at the parent after it.
+                await ApplyAsync(command.RunId, new CancelRun(), cancellationToken);
+                break;
+            case RunCommandKind.NotifyParent when run.IsTerminal && command.Parent is { } parent:
+                var status = JsonSerializer.Serialize(run.Status, RunJson.Options).Trim('"');
+                await ApplyAsync(command.RunId, new ChildRunEnded(parent.StepId, parent.Attempt, run.RunId, run.Status,
+                    run.Status == RunStatus.Succeeded ? run.Output : null,
+                    run.Error ?? (run.Status == RunStatus.Succeeded ? null : $"The child run ended {status}."),
+                    Retryable: run.Status != RunStatus.Cancelled), cancellationToken);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Starts the child run of a <c>workflow</c> step under its derived id (the first commit claims it: a second
+    /// start, on any replica, finds it), then looks at the parent again: if the parent stopped waiting for this
+    /// child meanwhile (its cancel found no child to cancel yet), the child is cancelled now.
+    /// </summary>
+    private async Task StartChildAsync(RunState parent, RunCommand command, CancellationToken cancellationToken)
+    {
+        var link = command.Parent!;
+        var workflow = command.WorkflowVersion is { } version
+            ? await workflows.GetVersionAsync(command.WorkflowId!, version)
+            : await workflows.GetAsync(command.WorkflowId!);
+        var input = command.Input ?? JsonSerializer.SerializeToElement(new { });
+        string? refusal = workflow is null
+            ? $"No workflow '{command.WorkflowId}'{(command.WorkflowVersion is { } v ? $" version {v}" : "")} is stored."
+            : WorkflowValidator.ValidateInput(workflow, input) is { Count: > 0 } errors
+                ? $"The input does not fit workflow '{command.WorkflowId}': {string.Join("; ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"))}"
+                : null;
+        if (refusal is not null)
+        {
+            await ApplyAsync(link.RunId, new ChildRunEnded(link.StepId, link.Attempt, command.RunId, RunStatus.Failed, null, refusal, Retryable: false), cancellationToken);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var nonce = Guid.NewGuid().ToString("N");
+        RunState Template() => RunFactory.Create(command.RunId, workflow!, input, now, traceParent: parent.TraceParent)
+            with { Nonce = nonce, Parent = link, Depth = command.Depth };
+        using (logger.BeginScope(new RunScope(command.RunId)))
+        {
+            await store.IndexAsync(Template(), Options.RunRetention);
+            await CommitAsync(() => Task.FromResult<RunState?>(Template()), 0, [new StartRun()]);
+        }
+
+        var current = (await store.LoadAsync(link.RunId))?.State;
+        if (current is null || !current.WaitsForChild(link.StepId, link.Attempt, command.RunId))
+        {
+            await ApplyAsync(command.RunId, new CancelRun(), cancellationToken);
+        }
     }
 
     private DateTimeOffset NextWakeup(RunState run, bool outboxPending)
@@ -315,6 +427,9 @@ public sealed partial class RunEngine(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending task {MessageId} of run {RunId} failed; the run's wakeup resends it.")]
     private static partial void LogSendFailed(ILogger logger, Exception exception, string messageId, string runId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Kind} for run {TargetRunId} (from run {RunId}) failed; the run's wakeup tries again.")]
+    private static partial void LogCommandFailed(ILogger logger, Exception exception, RunCommandKind kind, string targetRunId, string runId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId} is stored, but scheduling or sending after the commit failed; its wakeup recovers.")]
     private static partial void LogAfterCommitFailed(ILogger logger, Exception exception, string runId);

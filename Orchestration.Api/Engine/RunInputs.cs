@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Communication.Bus.Contracts;
 using Orchestration.Api.Model;
 
@@ -18,6 +19,12 @@ public sealed record StepResultReceived(AgentTaskResult Result, string? Correlat
 /// <summary>A client sent a signal (e.g. an approval) to the run.</summary>
 public sealed record SignalReceived(string Name, RunSignal Signal) : RunInput;
 
+/// <summary>
+/// A child run started by a <c>workflow</c> step ended. It counts only for the attempt in flight whose
+/// <see cref="AttemptState.ChildRunId"/> is <paramref name="ChildRunId"/>.
+/// </summary>
+public sealed record ChildRunEnded(string StepId, int Attempt, string ChildRunId, RunStatus Status, JsonElement? Output, string? Error, bool Retryable = true) : RunInput;
+
 /// <summary>The engine's clock reached one or more of the run's timers.</summary>
 public sealed record TimersDue : RunInput;
 
@@ -31,13 +38,48 @@ public sealed record CancelRun : RunInput;
 public sealed record AgentCandidate(string Id, string Topic, IReadOnlyList<string> Capabilities, string? Sender = null);
 
 /// <summary>Bounds on what a run may render and store (from <c>Orchestration:*</c> options).</summary>
-public sealed record RunLimits(int MaxStepInputBytes, long MaxRunBytes, int MaxForEachItems = 100)
+public sealed record RunLimits(int MaxStepInputBytes, long MaxRunBytes, int MaxForEachItems = 100, int MaxWorkflowDepth = 5)
 {
     public static readonly RunLimits Default = new(256 * 1024, 16L * 1024 * 1024);
 }
 
 /// <summary>A task to publish on the bus once the transition is stored.</summary>
 public sealed record TaskDispatch(string MessageId, string Topic, AgentTask Task);
+
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<RunCommandKind>))]
+public enum RunCommandKind
+{
+    /// <summary>Start the child run <see cref="RunCommand.RunId"/> (idempotent: the id is derived from parent, step and attempt).</summary>
+    StartChild,
+
+    /// <summary>Cancel the child run <see cref="RunCommand.RunId"/> (its completed steps compensate as in any cancel).</summary>
+    CancelChild,
+
+    /// <summary>Tell the parent run <see cref="RunCommand.RunId"/> that this (child) run ended.</summary>
+    NotifyParent,
+}
+
+/// <summary>
+/// Something a transition asks of another run. Stored in the run's outbox with the transition and
+/// carried out after the commit (again by the run's wakeup until it is done); each kind is idempotent.
+/// </summary>
+public sealed record RunCommand(RunCommandKind Kind, string RunId)
+{
+    public string? WorkflowId { get; init; }
+
+    public int? WorkflowVersion { get; init; }
+
+    public JsonElement? Input { get; init; }
+
+    /// <summary>StartChild: the parent the child answers to. NotifyParent: the parent's step and attempt.</summary>
+    public ParentRun? Parent { get; init; }
+
+    public int Depth { get; init; }
+
+    /// <summary>The field the command has in the outbox hash (task entries are message ids, never starting with <c>cmd:</c>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string OutboxKey => $"cmd:{Kind}:{RunId}";
+}
 
 /// <summary>The new state of a run, the events it produced and the tasks to send.</summary>
 public sealed class RunTransition(RunState state)
@@ -47,6 +89,9 @@ public sealed class RunTransition(RunState state)
     public List<RunEvent> Events { get; } = [];
 
     public List<TaskDispatch> Dispatches { get; } = [];
+
+    /// <summary>What other runs must do (start or cancel a child, hear of a child's end), stored in the outbox.</summary>
+    public List<RunCommand> Commands { get; } = [];
 
     /// <summary>Steps whose output this transition set (stored beside the run document).</summary>
     public HashSet<string> Outputs { get; } = new(StringComparer.Ordinal);

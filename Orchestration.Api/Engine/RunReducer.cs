@@ -66,6 +66,9 @@ public sealed class RunReducer
                 case SignalReceived signal:
                     reducer.OnSignal(signal.Name, signal.Signal);
                     break;
+                case ChildRunEnded child:
+                    reducer.OnChildEnded(child);
+                    break;
                 case CancelRun:
                     reducer.OnCancel();
                     break;
@@ -150,6 +153,48 @@ public sealed class RunReducer
             new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
     }
 
+    /// <summary>A child run of a <c>workflow</c> step ended: its output is the step's, its failure the attempt's.</summary>
+    private void OnChildEnded(ChildRunEnded child)
+    {
+        if (Parse(child.StepId) is not { } unit || !AcceptsStepWork)
+        {
+            return;
+        }
+
+        var work = State(unit);
+        if (work.Status != StepStatus.Running || work.Current is not { } attempt || attempt.Number != child.Attempt || attempt.ChildRunId != child.ChildRunId)
+        {
+            return;
+        }
+
+        var unitId = UnitId(unit);
+        _run.Timers.RemoveAll(t => t.Kind == TimerKind.AttemptTimeout && t.StepId == unitId && t.Attempt == child.Attempt);
+        var workflowId = Workflow.Steps[unit.Step].Workflow;
+        if (child.Status != RunStatus.Succeeded)
+        {
+            var status = JsonSerializer.Serialize(child.Status, RunJson.Options).Trim('"');
+            FailAttempt(unit, $"Child run {child.ChildRunId} of workflow '{workflowId}' ended {status}: {child.Error ?? "no reason given."}", child.Retryable);
+            return;
+        }
+
+        var size = child.Output is { } output ? output.GetRawText().Length : 0;
+        if (_run.StoredBytes + size > _limits.MaxRunBytes)
+        {
+            FailAttempt(unit, $"The child run's output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
+            return;
+        }
+
+        _run.StoredBytes += size;
+        var data = new { childRunId = child.ChildRunId, workflowId, output = child.Output };
+        if (unit.IsItem)
+        {
+            SucceedItem(unit, child.Output, child.Attempt, data);
+            return;
+        }
+
+        Succeed(unit.Step, child.Output, metadata: null, child.Attempt, data);
+    }
+
     private void OnSignal(string name, RunSignal signal)
     {
         if (!AcceptsStepWork)
@@ -209,6 +254,7 @@ public sealed class RunReducer
                     var work = State(timedOut);
                     if (work.Status == StepStatus.Running && work.Current?.Number == due.Attempt)
                     {
+                        CancelChild(work.Current);
                         FailAttempt(timedOut, $"Attempt {due.Attempt} timed out after {Workflow.Steps[timedOut.Step].TimeoutMs} ms.", retryable: true);
                     }
 
@@ -429,6 +475,12 @@ public sealed class RunReducer
         work.Attempts = attempt;
         step.StartedAt ??= _now;
 
+        if (definition.Type == StepType.Workflow)
+        {
+            StartChild(unit, attempt);
+            return;
+        }
+
         var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{unitId}/{attempt}").ToString();
         var agent = ChooseAgent(definition, unitId, attempt);
         work.Current = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, Sender = agent?.Sender ?? agent?.Id, StartedAt = _now };
@@ -471,6 +523,67 @@ public sealed class RunReducer
             Input = input,
             DeadlineUnixMs = deadline.ToUnixTimeMilliseconds(),
         }));
+    }
+
+    /// <summary>
+    /// A <c>workflow</c> step's attempt: asks for the child run (a command carried out after the commit) and
+    /// waits for its end. The child's id derives from this run, the step and the attempt, so a resent or
+    /// repeated start finds the same child instead of starting a second one.
+    /// </summary>
+    private void StartChild(Unit unit, int attempt)
+    {
+        var definition = Workflow.Steps[unit.Step];
+        var work = State(unit);
+        var unitId = UnitId(unit);
+        var childRunId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/child/{unitId}/{attempt}").ToString("N");
+        work.Current = new AttemptState { Number = attempt, MessageId = childRunId, ChildRunId = childRunId, StartedAt = _now };
+        Touch(unit);
+
+        if (_run.Depth + 1 > _limits.MaxWorkflowDepth)
+        {
+            FailAttempt(unit, $"Starting workflow '{definition.Workflow}' would nest child runs {_run.Depth + 1} deep, over the limit of {_limits.MaxWorkflowDepth} (Orchestration:MaxWorkflowDepth).", retryable: false);
+            return;
+        }
+
+        var outputs = Outputs();
+        if (unit.IsItem)
+        {
+            outputs[StepTemplates.ItemKey] = ItemsOf(unit.Step)[unit.Item];
+            outputs[StepTemplates.ItemIndexKey] = JsonSerializer.SerializeToElement(unit.Item);
+        }
+
+        var fallback = unit.IsItem ? ItemsOf(unit.Step)[unit.Item] : DefaultInput(unit.Step);
+        if (!TryRender(definition.Input, fallback, outputs, out var input, out var renderError))
+        {
+            FailAttempt(unit, renderError, retryable: false);
+            return;
+        }
+
+        if (input.ValueKind != JsonValueKind.Object)
+        {
+            FailAttempt(unit, $"The input of a child run must be a JSON object; it rendered as {input.ValueKind.ToString().ToLowerInvariant()}.", retryable: false);
+            return;
+        }
+
+        _run.Timers.Add(new RunTimer(TimerKind.AttemptTimeout, _now.AddMilliseconds(definition.TimeoutMs), unitId, attempt));
+        Emit(RunEventTypes.StepStarted, unitId, attempt, new { childRunId, workflowId = definition.Workflow, version = definition.WorkflowVersion });
+        _transition.Commands.Add(new RunCommand(RunCommandKind.StartChild, childRunId)
+        {
+            WorkflowId = definition.Workflow,
+            WorkflowVersion = definition.WorkflowVersion,
+            Input = input,
+            Parent = new ParentRun(_run.RunId, unitId, attempt),
+            Depth = _run.Depth + 1,
+        });
+    }
+
+    /// <summary>Cancels the child run of an attempt that stops waiting for it (timeout, or the run ending).</summary>
+    private void CancelChild(AttemptState? attempt)
+    {
+        if (attempt is { ChildRunId: { } childRunId, EndedAt: null })
+        {
+            _transition.Commands.Add(new RunCommand(RunCommandKind.CancelChild, childRunId));
+        }
     }
 
     private void SucceedItem(Unit unit, JsonElement? output, int attempt, object eventData)
@@ -568,6 +681,11 @@ public sealed class RunReducer
             var step = _run.Steps[i];
             foreach (var item in step.Items?.Where(item => item.Status is StepStatus.Running or StepStatus.Retrying) ?? [])
             {
+                if (item.Status == StepStatus.Running)
+                {
+                    CancelChild(item.Current);
+                }
+
                 item.Status = StepStatus.Cancelled;
                 item.EndedAt = _now;
                 if (item.Current is { EndedAt: null } itemAttempt)
@@ -581,6 +699,11 @@ public sealed class RunReducer
             if (step.Status is not (StepStatus.Running or StepStatus.Retrying or StepStatus.Waiting))
             {
                 continue;
+            }
+
+            if (step.Status == StepStatus.Running)
+            {
+                CancelChild(step.Current);
             }
 
             step.Status = StepStatus.Cancelled;
@@ -696,6 +819,10 @@ public sealed class RunReducer
         Emit(type, data: outcome == RunStatus.Succeeded
             ? new { output = _run.Output }
             : new { failedStep = _run.FailedStep, error = _run.Error, compensated = _run.Compensated, compensationFailed = _run.CompensationFailed });
+        if (_run.Parent is { } parent)
+        {
+            _transition.Commands.Add(new RunCommand(RunCommandKind.NotifyParent, parent.RunId) { Parent = parent });
+        }
     }
 
     private static AgentWorkMetadata? Sanitize(AgentWorkMetadata? metadata) => metadata is null ? null : metadata with

@@ -249,7 +249,9 @@ public sealed class RunStore(IConnectionMultiplexer redis, WorkflowStore workflo
             attempts.Add(JsonSerializer.Serialize(attempt, RunJson.Options));
         }
 
-        var outbox = transition.Dispatches.SelectMany(d => new RedisValue[] { d.MessageId, JsonSerializer.Serialize(d, RunJson.Options) }).ToList();
+        var outbox = transition.Dispatches.SelectMany(d => new RedisValue[] { d.MessageId, JsonSerializer.Serialize(d, RunJson.Options) })
+            .Concat(transition.Commands.SelectMany(c => new RedisValue[] { c.OutboxKey, JsonSerializer.Serialize(c, RunJson.Options) }))
+            .ToList();
         var events = transition.Events.Select(e => (RedisValue)JsonSerializer.Serialize(e, RunJson.Options)).ToList();
         var args = new List<RedisValue>(6 + fields.Count + attempts.Count + outbox.Count + events.Count)
         {
@@ -303,10 +305,25 @@ public sealed class RunStore(IConnectionMultiplexer redis, WorkflowStore workflo
         await Task.WhenAll(tasks);
     }
 
-    public async Task<IReadOnlyList<TaskDispatch>> PendingOutboxAsync(string runId) =>
-        (await redis.GetDatabase().HashValuesAsync(OutboxKey(runId)))
-            .Select(v => JsonSerializer.Deserialize<TaskDispatch>((string)v!, RunJson.Options)!)
-            .ToList();
+    /// <summary>The tasks and commands stored with transitions and not yet confirmed done.</summary>
+    public async Task<(IReadOnlyList<TaskDispatch> Tasks, IReadOnlyList<RunCommand> Commands)> PendingOutboxAsync(string runId)
+    {
+        var tasks = new List<TaskDispatch>();
+        var commands = new List<RunCommand>();
+        foreach (var entry in await redis.GetDatabase().HashGetAllAsync(OutboxKey(runId)))
+        {
+            if (((string)entry.Name!).StartsWith("cmd:", StringComparison.Ordinal))
+            {
+                commands.Add(JsonSerializer.Deserialize<RunCommand>((string)entry.Value!, RunJson.Options)!);
+            }
+            else
+            {
+                tasks.Add(JsonSerializer.Deserialize<TaskDispatch>((string)entry.Value!, RunJson.Options)!);
+            }
+        }
+
+        return (tasks, commands);
+    }
 
     public Task ConfirmSentAsync(string runId, IEnumerable<string> messageIds) =>
         redis.GetDatabase().HashDeleteAsync(OutboxKey(runId), messageIds.Select(id => (RedisValue)id).ToArray());

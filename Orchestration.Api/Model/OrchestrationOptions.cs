@@ -55,6 +55,10 @@ public sealed class OrchestrationOptions
     [Range(1, 10_000)]
     public int MaxForEachItems { get; set; } = 100;
 
+    /// <summary>How deep <c>workflow</c> steps may nest child runs (a run started by a client is depth 0).</summary>
+    [Range(1, 32)]
+    public int MaxWorkflowDepth { get; set; } = 5;
+
     /// <summary>Workflows stored at start-up when absent (e.g. the shipped <c>software-team</c>).</summary>
     public bool SeedWorkflows { get; set; } = true;
 }

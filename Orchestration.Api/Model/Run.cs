@@ -119,6 +119,12 @@ public sealed record RunState
     /// <summary>Bytes of input and outputs stored for the run (bounded by <c>Orchestration:MaxRunBytes</c>).</summary>
     public long StoredBytes { get; set; }
 
+    /// <summary>For a child run (started by a <c>workflow</c> step): the parent run, step and attempt it answers to.</summary>
+    public ParentRun? Parent { get; init; }
+
+    /// <summary>0 for a run started by a client; a child run is one deeper than its parent (bounded by <c>Orchestration:MaxWorkflowDepth</c>).</summary>
+    public int Depth { get; init; }
+
     /// <summary>The W3C trace context of the request that started the run; every hop continues it.</summary>
     public string? TraceParent { get; init; }
 
@@ -146,6 +152,16 @@ public sealed record RunState
         }
 
         return Steps.Find(s => s.Id == unitId)?.Output;
+    }
+
+    /// <summary>Whether the step (or forEach item) still waits for this child run in this attempt.</summary>
+    public bool WaitsForChild(string unitId, int attempt, string childRunId)
+    {
+        IWorkState? work = TryParseItemId(unitId, out var stepId, out var item)
+            ? Steps.Find(s => s.Id == stepId)?.Items is { } items && item < items.Count ? items[item] : null
+            : Steps.Find(s => s.Id == unitId);
+        return !IsTerminal && Compensation is null && work is { Status: StepStatus.Running, Current: { } current }
+            && current.Number == attempt && current.ChildRunId == childRunId;
     }
 
     /// <summary>The message ids of every attempt in flight (steps and forEach items).</summary>
@@ -237,12 +253,18 @@ public sealed record AttemptState
     /// <summary>The bus sender whose TASK_RESULT may complete the attempt (the agent's registered sender).</summary>
     public string? Sender { get; init; }
 
+    /// <summary>For <c>workflow</c> steps: the child run of this attempt (derived from run, step and attempt, so every replica starts the same one).</summary>
+    public string? ChildRunId { get; init; }
+
     public required DateTimeOffset StartedAt { get; init; }
 
     public DateTimeOffset? EndedAt { get; set; }
 
     public string? Error { get; set; }
 }
+
+/// <summary>The run, step (or forEach item) and attempt a child run reports its end to.</summary>
+public sealed record ParentRun(string RunId, string StepId, int Attempt);
 
 /// <summary>A signal sent to a run (<c>POST /api/runs/{runId}/signals/{name}</c>).</summary>
 public sealed record RunSignal

@@ -21,7 +21,9 @@ public sealed record RunView(
     DateTimeOffset? EndedAt,
     string? IdempotencyKey,
     RunUsage Usage,
-    IReadOnlyList<StepView> Steps)
+    IReadOnlyList<StepView> Steps,
+    ParentRun? Parent = null,
+    int Depth = 0)
 {
     public static RunView From(RunState run, IReadOnlyDictionary<string, List<AttemptState>>? attempts = null) => new(
         run.RunId,
@@ -43,11 +45,13 @@ public sealed record RunView(
         run.Steps.Select((s, i) => new StepView(s.Id, Dependencies(run, i), s.Status, s.SkipReason, s.WaitingFor, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
             History(attempts, s.Id, s.Current),
             s.Items?.Select(item => new ItemView(item.Index, item.Status, item.Attempts, item.Current?.AgentId, item.EndedAt, item.Output, item.Error,
-                History(attempts, RunState.ItemId(s.Id, item.Index), item.Current))).ToList())).ToList());
+                History(attempts, RunState.ItemId(s.Id, item.Index), item.Current), item.Current?.ChildRunId)).ToList(), s.Current?.ChildRunId)).ToList(),
+        run.Parent,
+        run.Depth);
 
     private static List<AttemptView> History(IReadOnlyDictionary<string, List<AttemptState>>? attempts, string unitId, AttemptState? current) =>
         (attempts?.GetValueOrDefault(unitId) ?? (current is not null ? [current] : []))
-            .Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error)).ToList();
+            .Select(a => new AttemptView(a.Number, a.AgentId, a.StartedAt, a.EndedAt, a.Error, a.ChildRunId)).ToList();
 
     private static IReadOnlyList<string> Dependencies(RunState run, int index) =>
         index < run.Workflow.Steps.Count
@@ -70,7 +74,8 @@ public sealed record StepView(
     string? Error,
     AgentWorkMetadata? Metadata,
     IReadOnlyList<AttemptView> AttemptHistory,
-    IReadOnlyList<ItemView>? Items);
+    IReadOnlyList<ItemView>? Items,
+    string? ChildRunId = null);
 
 /// <summary>One element of a forEach step.</summary>
 public sealed record ItemView(
@@ -81,9 +86,11 @@ public sealed record ItemView(
     DateTimeOffset? EndedAt,
     JsonElement? Output,
     string? Error,
-    IReadOnlyList<AttemptView> AttemptHistory);
+    IReadOnlyList<AttemptView> AttemptHistory,
+    string? ChildRunId = null);
 
-public sealed record AttemptView(int Number, string? AgentId, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error);
+/// <summary>One attempt; <c>childRunId</c> is set for the attempts of <c>workflow</c> steps.</summary>
+public sealed record AttemptView(int Number, string? AgentId, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error, string? ChildRunId = null);
 
 /// <summary>Model usage of a run, summed over its steps.</summary>
 public sealed record RunUsage(long InputTokens, long OutputTokens, long TotalTokens, decimal CostUsd, IReadOnlyList<string> Models)

@@ -30,7 +30,7 @@ public sealed record StepDefinition
 {
     public string Id { get; init; } = "";
 
-    /// <summary><c>agent</c> (default: a task for an agent) or <c>approval</c> (wait for a signal).</summary>
+    /// <summary><c>agent</c> (default: a task for an agent), <c>approval</c> (wait for a signal) or <c>workflow</c> (a child run).</summary>
     public StepType Type { get; init; } = StepType.Agent;
 
     /// <summary>The steps that must be done first. Absent: the previous step (none for the first).</summary>
@@ -44,6 +44,12 @@ public sealed record StepDefinition
 
     /// <summary>Run the step once per element of an array; its output is the array of item outputs, in order.</summary>
     public ForEachDefinition? ForEach { get; init; }
+
+    /// <summary>For <c>workflow</c> steps: the workflow the step starts as a child run and waits for.</summary>
+    public string? Workflow { get; init; }
+
+    /// <summary>For <c>workflow</c> steps: the child's definition version (absent: the newest when the child starts).</summary>
+    public int? WorkflowVersion { get; init; }
 
     /// <summary>A registered agent's id; or leave it empty and name a <see cref="Capability"/>.</summary>
     public string? Agent { get; init; }
@@ -79,6 +85,9 @@ public enum StepType
 
     [JsonStringEnumMemberName("approval")]
     Approval,
+
+    [JsonStringEnumMemberName("workflow")]
+    Workflow,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<OnFail>))]

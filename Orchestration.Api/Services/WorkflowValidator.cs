@@ -149,6 +149,27 @@ public static partial class WorkflowValidator
                 errors.Add($"{path}.signal", "Use 1-64 letters, digits, '_' or '-'.");
             }
         }
+        else if (step.Type == StepType.Workflow)
+        {
+            if (hasAgent || hasCapability)
+            {
+                errors.Add($"{path}.type", "A workflow step starts a child run of 'workflow': it takes no 'agent' or 'capability'.");
+            }
+
+            if (string.IsNullOrEmpty(step.Workflow) || !WorkflowId().IsMatch(step.Workflow))
+            {
+                errors.Add($"{path}.workflow", "The id of the workflow to run as a child: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+            }
+            else if (step.Workflow == workflow.Id)
+            {
+                errors.Add($"{path}.workflow", $"A workflow cannot start itself as a child run ('{workflow.Id}' would recurse without end).");
+            }
+
+            if (step.WorkflowVersion is < 1)
+            {
+                errors.Add($"{path}.workflowVersion", "A version number, from 1 (absent: the newest when the child starts).");
+            }
+        }
         else if (hasAgent == hasCapability)
         {
             errors.Add($"{path}.agent", "Set exactly one of 'agent' or 'capability'.");
@@ -165,6 +186,11 @@ public static partial class WorkflowValidator
         if (step.Type != StepType.Approval && step.Signal is not null)
         {
             errors.Add($"{path}.signal", "Only approval steps wait for a signal.");
+        }
+
+        if (step.Type != StepType.Workflow && (step.Workflow is not null || step.WorkflowVersion is not null))
+        {
+            errors.Add($"{path}.workflow", "Only steps of type 'workflow' start a child run; set \"type\": \"workflow\".");
         }
 
         if (step.When is { } when)

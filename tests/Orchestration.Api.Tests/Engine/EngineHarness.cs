@@ -27,7 +27,8 @@ public sealed class EngineHarness
 
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 
-    public RunState Run { get; private set; }
+    /// <summary>The run as the reducer left it (settable: a test may start from a child run or a deeper one).</summary>
+    public RunState Run { get; set; }
 
     public List<AgentCandidate> Agents { get; } = [];
 
@@ -36,6 +37,9 @@ public sealed class EngineHarness
     public List<RunEvent> Events { get; } = [];
 
     public List<TaskDispatch> Dispatched { get; } = [];
+
+    /// <summary>Every command the transitions asked of other runs (child starts, cancels, end notices).</summary>
+    public List<RunCommand> Commands { get; } = [];
 
     /// <summary>How agents answer; the default succeeds with an output naming the step and attempt.</summary>
     public Func<AgentTask, AgentReply> Behaviour { get; set; } = task => Reply.Ok(task, new { step = task.StepId, attempt = task.Attempt });
@@ -98,6 +102,7 @@ public sealed class EngineHarness
         var transition = RunReducer.Apply(Run, input, Clock.GetUtcNow(), Agents, Limits);
         Run = transition.State;
         Events.AddRange(transition.Events);
+        Commands.AddRange(transition.Commands);
         foreach (var (stepId, attempt) in transition.Attempts)
         {
             var list = Attempts.TryGetValue(stepId, out var known) ? known : Attempts[stepId] = [];

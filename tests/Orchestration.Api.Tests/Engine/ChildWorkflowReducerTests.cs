@@ -1,0 +1,220 @@
+using System.Text.Json;
+using Orchestration.Api.Engine;
+using Orchestration.Api.Model;
+using static Orchestration.Api.Tests.Engine.Workflows;
+
+namespace Orchestration.Api.Tests.Engine;
+
+/// <summary>The <c>workflow</c> step in the pure reducer: the child's start, end and cancel are commands and inputs.</summary>
+public sealed class ChildWorkflowReducerTests
+{
+    private static StepDefinition Child(string id, string workflow = "child", OnFail onFail = OnFail.Retry, int maxAttempts = 3, object? input = null) => new()
+    {
+        Id = id,
+        Type = StepType.Workflow,
+        Workflow = workflow,
+        OnFail = onFail,
+        MaxAttempts = maxAttempts,
+        TimeoutMs = 5_000,
+        Backoff = new BackoffPolicy { Type = BackoffType.Constant, BaseMs = 100, MaxMs = 100, Jitter = false },
+        Input = input is null ? null : JsonSerializer.SerializeToElement(input),
+    };
+
+    private static ChildRunEnded Ended(RunCommand start, RunStatus status, object? output = null, string? error = null, bool retryable = true) =>
+        new(start.Parent!.StepId, start.Parent.Attempt, start.RunId, status, output is null ? null : JsonSerializer.SerializeToElement(output), error, retryable);
+
+    [Fact]
+    public void A_workflow_step_asks_for_its_child_once_and_the_next_step_continues_with_the_childs_output()
+    {
+        var workflow = Of(Step("plan"), Child("review", input: new { code = "{{steps.plan.output}}", ticket = "{{input.ticket}}" }), Step("ship"));
+        var harness = new EngineHarness(workflow, new { ticket = 7 }).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+        var before = Clone(harness.Run);
+        harness.Apply(harness.GenuineResult(Result("plan")));
+
+        var start = Assert.Single(harness.Commands);
+        Assert.Equal(RunCommandKind.StartChild, start.Kind);
+        Assert.Equal("child", start.WorkflowId);
+        Assert.Equal(new ParentRun("run-1", "review", 1), start.Parent);
+        Assert.Equal(1, start.Depth);
+        Assert.Equal(7, start.Input!.Value.GetProperty("ticket").GetInt32());
+        Assert.Equal("plan", start.Input.Value.GetProperty("code").GetProperty("step").GetString());
+        Assert.Equal(start.RunId, harness.Run.Steps[1].Current!.ChildRunId);
+        Assert.Equal(StepStatus.Running, harness.Run.Steps[1].Status);
+        Assert.Single(harness.Dispatched); // no agent task for the workflow step
+        Assert.Contains(harness.Run.Timers, t => t.Kind == TimerKind.AttemptTimeout && t.StepId == "review");
+
+        // Another replica applying the same result to the same stored state asks for the same child.
+        var replica = RunReducer.Apply(before, harness.GenuineResult(Result("plan")), harness.Clock.GetUtcNow(), harness.Agents);
+        Assert.Equal(start, Assert.Single(replica.Commands), RunCommandComparer.Instance);
+
+        harness.Apply(Ended(start, RunStatus.Succeeded, new { verdict = "ok" }));
+
+        Assert.Equal(StepStatus.Succeeded, harness.Run.Steps[1].Status);
+        Assert.Equal("ok", harness.Run.Steps[1].Output!.Value.GetProperty("verdict").GetString());
+        Assert.Equal("ship", harness.Dispatched[^1].Task.StepId);
+        Assert.Equal("ok", harness.Dispatched[^1].Task.Input.GetProperty("verdict").GetString());
+        Assert.DoesNotContain(harness.Run.Timers, t => t.StepId == "review");
+        var completed = harness.Events.Single(e => e.Type == RunEventTypes.StepCompleted && e.StepId == "review");
+        Assert.Equal(start.RunId, completed.Data!.Value.GetProperty("childRunId").GetString());
+    }
+
+    [Fact]
+    public void A_failed_child_is_retried_as_a_new_child_and_then_follows_on_fail()
+    {
+        var harness = new EngineHarness(Of(Child("review", maxAttempts: 2))).WithAgent("worker");
+        harness.Apply(new StartRun());
+        var first = harness.Commands[^1];
+        harness.Apply(Ended(first, RunStatus.Failed, error: "Step 'lint' failed: boom"));
+
+        Assert.Equal(StepStatus.Retrying, harness.Run.Steps[0].Status);
+        harness.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        harness.Apply(new TimersDue());
+        var second = harness.Commands[^1];
+        Assert.Equal(RunCommandKind.StartChild, second.Kind);
+        Assert.Equal(2, second.Parent!.Attempt);
+        Assert.NotEqual(first.RunId, second.RunId);
+
+        // The first child's end, told again (an outbox resend), changes nothing now.
+        Assert.Empty(harness.Apply(Ended(first, RunStatus.Succeeded, new { late = true })).Events);
+
+        harness.Apply(Ended(second, RunStatus.TimedOut, error: "The workflow did not finish within 1000 ms."));
+
+        Assert.Equal(RunStatus.Failed, harness.Run.Status);
+        Assert.Equal("review", harness.Run.FailedStep);
+        Assert.Contains($"Child run {second.RunId} of workflow 'child' ended TIMED_OUT", harness.Run.Steps[0].Error);
+    }
+
+    [Fact]
+    public void A_child_end_that_is_not_the_attempts_child_is_ignored_and_a_cancelled_child_is_not_retried()
+    {
+        var harness = new EngineHarness(Of(Child("review", onFail: OnFail.Skip), Step("after"))).WithAgent("worker");
+        harness.Behaviour = _ => AgentReply.Silent;
+        harness.Apply(new StartRun());
+        var start = harness.Commands[^1];
+
+        Assert.Empty(harness.Apply(Ended(start, RunStatus.Succeeded) with { ChildRunId = "someone-else" }).Events);
+        Assert.Empty(harness.Apply(Ended(start, RunStatus.Succeeded) with { Attempt = 2 }).Events);
+        Assert.Empty(harness.Apply(Ended(start, RunStatus.Succeeded) with { StepId = "after" }).Events);
+        Assert.Equal(StepStatus.Running, harness.Run.Steps[0].Status);
+
+        harness.Apply(Ended(start, RunStatus.Cancelled, error: "The run was cancelled.", retryable: false));
+
+        Assert.Equal(StepStatus.Skipped, harness.Run.Steps[0].Status);
+        Assert.Equal("failed", harness.Run.Steps[0].SkipReason);
+        Assert.Equal("after", harness.Dispatched[^1].Task.StepId);
+    }
+
+    [Fact]
+    public void Cancelling_the_parent_cancels_the_running_child_and_an_attempt_timeout_cancels_it_before_the_retry()
+    {
+        var harness = new EngineHarness(Of(Child("review", maxAttempts: 2))).WithAgent("worker");
+        harness.Apply(new StartRun());
+        var first = harness.Commands[^1];
+
+        harness.Clock.Advance(TimeSpan.FromMilliseconds(5_000));
+        harness.Apply(new TimersDue());
+        Assert.Equal(new RunCommand(RunCommandKind.CancelChild, first.RunId), harness.Commands[^1]);
+        Assert.Contains("timed out", harness.Run.Steps[0].Error);
+
+        harness.Clock.Advance(TimeSpan.FromMilliseconds(100));
+        harness.Apply(new TimersDue());
+        var second = harness.Commands[^1];
+        Assert.Equal(RunCommandKind.StartChild, second.Kind);
+
+        harness.Apply(new CancelRun());
+
+        Assert.Equal(RunStatus.Cancelled, harness.Run.Status);
+        Assert.Equal(new RunCommand(RunCommandKind.CancelChild, second.RunId), harness.Commands[^1]);
+        Assert.Equal(StepStatus.Cancelled, harness.Run.Steps[0].Status);
+        // Start, cancel (timeout), start, cancel: the timed-out child is not cancelled a second time.
+        Assert.Equal([RunCommandKind.StartChild, RunCommandKind.CancelChild, RunCommandKind.StartChild, RunCommandKind.CancelChild], harness.Commands.Select(c => c.Kind));
+    }
+
+    [Fact]
+    public void A_child_run_tells_its_parent_when_it_ends_however_it_ends()
+    {
+        foreach (var (behaviour, status) in new (Func<Communication.Bus.Contracts.AgentTask, AgentReply>, RunStatus)[]
+        {
+            (task => Reply.Ok(task, new { done = true }), RunStatus.Succeeded),
+            (task => Reply.Fail(task, "no", retryable: false), RunStatus.Failed),
+        })
+        {
+            var harness = new EngineHarness(Of(Step("only", maxAttempts: 1))).WithAgent("worker");
+            harness.Behaviour = behaviour;
+            var parent = new ParentRun("parent-run", "review[2]", 3);
+            harness.Run = harness.Run with { Parent = parent, Depth = 2 };
+
+            var run = harness.RunToEnd();
+
+            Assert.Equal(status, run.Status);
+            Assert.Equal(new RunCommand(RunCommandKind.NotifyParent, "parent-run") { Parent = parent }, Assert.Single(harness.Commands));
+        }
+
+        var topLevel = new EngineHarness(Of(Step("only"))).WithAgent("worker");
+        topLevel.RunToEnd();
+        Assert.Empty(topLevel.Commands);
+    }
+
+    [Fact]
+    public void A_child_past_the_depth_limit_fails_its_step_with_the_limit_named_and_starts_nothing()
+    {
+        var harness = new EngineHarness(Of(Child("review"))).WithAgent("worker");
+        harness.Limits = RunLimits.Default with { MaxWorkflowDepth = 2 };
+        harness.Run = harness.Run with { Depth = 2 };
+
+        var run = harness.RunToEnd();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("3 deep, over the limit of 2 (Orchestration:MaxWorkflowDepth)", run.Steps[0].Error);
+        Assert.Equal(1, run.Steps[0].Attempts); // not retried: it can never fit
+        Assert.Empty(harness.Commands);
+    }
+
+    [Fact]
+    public void Each_item_of_a_for_each_workflow_step_is_a_child_run_of_its_own()
+    {
+        var step = Child("each", input: new { n = "{{item}}" }) with { ForEach = new ForEachDefinition { Items = "{{input.list}}" } };
+        var harness = new EngineHarness(Of(step), new { list = new[] { 1, 2 } }).WithAgent("worker");
+        harness.Apply(new StartRun());
+
+        Assert.Equal(["each[0]", "each[1]"], harness.Commands.Select(c => c.Parent!.StepId));
+        Assert.Equal([1, 2], harness.Commands.Select(c => c.Input!.Value.GetProperty("n").GetInt32()));
+        harness.Apply(Ended(harness.Commands[1], RunStatus.Succeeded, new { v = "b" }));
+        harness.Apply(Ended(harness.Commands[0], RunStatus.Succeeded, new { v = "a" }));
+
+        Assert.Equal(RunStatus.Succeeded, harness.Run.Status);
+        Assert.Equal(["a", "b"], harness.Run.Output!.Value.EnumerateArray().Select(o => o.GetProperty("v").GetString()));
+    }
+
+    /// <summary>The run as another replica would load it from the store: the same state, separate objects.</summary>
+    private static RunState Clone(RunState run)
+    {
+        var copy = JsonSerializer.Deserialize<RunState>(JsonSerializer.Serialize(run, RunJson.Options), RunJson.Options)!;
+        copy.Workflow = run.Workflow;
+        copy.Input = run.Input;
+        return copy;
+    }
+
+    /// <summary>Commands compared by value, their JSON input included.</summary>
+    private sealed class RunCommandComparer : IEqualityComparer<RunCommand>
+    {
+        public static readonly RunCommandComparer Instance = new();
+
+        public bool Equals(RunCommand? x, RunCommand? y) =>
+            JsonSerializer.Serialize(x, RunJson.Options) == JsonSerializer.Serialize(y, RunJson.Options);
+
+        public int GetHashCode(RunCommand obj) => obj.RunId.GetHashCode(StringComparison.Ordinal);
+    }
+
+    private static Communication.Bus.Contracts.AgentTaskResult Result(string step, int attempt = 1) => new()
+    {
+        RunId = "run-1",
+        StepId = step,
+        Attempt = attempt,
+        Ok = true,
+        Output = JsonSerializer.SerializeToElement(new { step }),
+        AgentId = "worker",
+    };
+}
