@@ -93,6 +93,36 @@ public sealed class GraphCrashTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Killed_while_a_child_run_works_the_restarted_service_finishes_the_child_and_the_parent_goes_on_with_its_output()
+    {
+        var (first, firstApi) = await StartServiceAsync();
+        var worker = await AgentAsync("worker", firstApi,
+            task => task.StepId == "check" ? AgentAction.Succeed(new { verdict = "ok" }).WhenReleased() : AgentAction.Succeed(new { done = task.StepId, got = task.Input }));
+        await firstApi.PutWorkflowAsync(Wf.Of("review", Wf.Step("check", agent: "worker")), Ct);
+        var child = Wf.Step("review");
+        child["type"] = "workflow";
+        child["workflow"] = "review";
+        await firstApi.PutWorkflowAsync(Wf.Of("build", Wf.Step("code", agent: "worker"), child, Wf.Step("ship", agent: "worker")), Ct);
+        var runId = await firstApi.StartRunAsync("build", cancellationToken: Ct);
+        var running = await firstApi.WaitForRunAsync(runId, r => Value(Step(r, "review"), "childRunId") is not null, because: "the child is started", cancellationToken: Ct);
+        var childRunId = Step(running, "review").GetProperty("childRunId").GetString()!;
+        var held = await worker.WaitForTaskAsync(childRunId, "check");
+
+        await first.KillAsync();
+        held.Release();
+        var (second, secondApi) = await StartServiceAsync();
+        var run = await secondApi.WaitForRunAsync(runId, because: $"run {runId} ends after the restart\n{second.Output}", cancellationToken: Ct);
+
+        Assert.Equal("SUCCEEDED", Status(run));
+        Assert.Equal("ok", Step(run, "review").GetProperty("output").GetProperty("verdict").GetString());
+        Assert.Equal("ok", Step(run, "ship").GetProperty("output").GetProperty("got").GetProperty("verdict").GetString());
+        Assert.Equal(childRunId, Step(run, "review").GetProperty("childRunId").GetString());
+        var deliveries = FakeAgent.DeliveryCounts([worker]);
+        Assert.Equal(3, deliveries.Count);
+        Assert.All(deliveries, d => Assert.True(d.Value == 1, $"{d.Key} was delivered {d.Value} times"));
+    }
+
+    [Fact]
     public async Task Killed_while_waiting_for_approval_the_run_waits_on_and_resumes_when_the_signal_reaches_a_restarted_service()
     {
         var (first, firstApi) = await StartServiceAsync();
