@@ -106,6 +106,12 @@ public sealed record RunDetails
     /// <summary>Model usage summed over the steps.</summary>
     public RunUsage? Usage { get; init; }
 
+    /// <summary>For a child run (started by a <c>workflow</c> step): the parent run, step and attempt; null otherwise.</summary>
+    public ParentRunRef? Parent { get; init; }
+
+    /// <summary>0 for a run a client started; a child run is one deeper than its parent.</summary>
+    public int Depth { get; init; }
+
     /// <summary>The steps, in definition order.</summary>
     public IReadOnlyList<StepRun> Steps { get; init; } = [];
 
@@ -165,6 +171,9 @@ public sealed record StepRun
 
     /// <summary>The elements of a <c>forEach</c> step, each with its own attempts; null for other steps.</summary>
     public IReadOnlyList<StepItemRun>? Items { get; init; }
+
+    /// <summary>A <c>workflow</c> step's child run of the current attempt (read it with <see cref="OrchestrationClient.GetRunAsync"/>).</summary>
+    public string? ChildRunId { get; init; }
 
     /// <summary>Fields this client does not know yet.</summary>
     [JsonExtensionData]
@@ -369,3 +378,9 @@ public static class RunEventTypes
     /// <param name="type">The event type.</param>
     public static bool IsTerminal(string? type) => type is WorkflowCompleted or WorkflowFailed or WorkflowCancelled or WorkflowTimedOut;
 }
+
+/// <summary>The run, step (or forEach item, <c>&lt;step&gt;[&lt;i&gt;]</c>) and attempt a child run answers to.</summary>
+/// <param name="RunId">The parent run.</param>
+/// <param name="StepId">The parent's step or forEach item.</param>
+/// <param name="Attempt">The parent step's attempt that started the child.</param>
+public sealed record ParentRunRef(string RunId, string StepId, int Attempt);

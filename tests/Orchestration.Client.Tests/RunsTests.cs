@@ -172,4 +172,30 @@ public sealed class RunsTests(ServicesFixture services)
         Assert.All(run.Steps, s => Assert.False(s.Extra?.ContainsKey("dependsOn") ?? false));
         Assert.Equal(RunStatuses.Succeeded, run.Status);
     }
+
+    [Fact]
+    public async Task A_workflow_step_reads_its_child_run_and_the_child_its_parent()
+    {
+        var child = await WorkflowAsync("inner");
+        var id = $"wf-{Guid.NewGuid():N}"[..12];
+        await Client.PutWorkflowAsync(new WorkflowDefinition
+        {
+            Id = id,
+            Steps = [new StepDefinition { Id = "sub", TimeoutMs = 60_000, Extra = new() { ["type"] = Json("workflow"), ["workflow"] = Json(child) } }],
+        }, Ct);
+
+        var started = await Client.StartRunAsync(id, Json(new { text = "x" }), cancellationToken: Ct);
+        await Client.StreamRunEventsAsync(started.RunId, cancellationToken: Ct).ToListAsync(Ct);
+        var run = (await Client.GetRunAsync(started.RunId, Ct))!;
+        var childRun = (await Client.GetRunAsync(run.Steps[0].ChildRunId!, Ct))!;
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        Assert.Equal(0, run.Depth);
+        Assert.Null(run.Parent);
+        Assert.Equal(child, childRun.WorkflowId);
+        Assert.Equal(new ParentRunRef(started.RunId, "sub", 1), childRun.Parent);
+        Assert.Equal(1, childRun.Depth);
+        Assert.Equal(childRun.Output!.Value.GetRawText(), run.Steps[0].Output!.Value.GetRawText());
+        Assert.False(run.Steps[0].Extra?.ContainsKey("childRunId") ?? false);
+    }
 }
