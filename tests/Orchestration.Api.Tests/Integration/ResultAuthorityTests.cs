@@ -103,6 +103,65 @@ public sealed class ResultAuthorityTests : IntegrationTest
         Assert.Equal("SUCCEEDED", Status(run));
     }
 
+    [Fact]
+    public async Task A_correctly_signed_result_with_invalid_utf8_in_its_payload_is_dead_lettered_at_once_and_completes_nothing()
+    {
+        var worker = await AgentAsync("worker", _ => AgentAction.Succeed(new { from = "worker" }).WhenReleased());
+        await Api.PutWorkflowAsync(Wf.Of("strict-bytes", Wf.Step("s1", agent: "worker", maxAttempts: 1)), Ct);
+        var runId = await Api.StartRunAsync("strict-bytes", cancellationToken: Ct);
+        var task = await worker.WaitForTaskAsync(runId, "s1");
+
+        // Everything right (the worker's name and key, the attempt's correlation id, a signature over the exact bytes on
+        // the wire, PROTOCOL §4) but one byte of the output: 0xFF, which is never UTF-8 (the repro stored U+FFFD).
+        var payload = JsonSerializer.SerializeToUtf8Bytes(new AgentTaskResult
+        {
+            RunId = runId, StepId = "s1", Attempt = 1, Ok = true, AgentId = "worker",
+            Output = JsonSerializer.SerializeToElement(new { text = "bad-MARK" }),
+        });
+        payload[payload.AsSpan().IndexOf("MARK"u8)] = 0xFF;
+        var id = Guid.CreateVersion7().ToString();
+        var ts = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var fields = new Dictionary<string, byte[]>
+        {
+            ["v"] = "1"u8.ToArray(),
+            ["id"] = System.Text.Encoding.ASCII.GetBytes(id),
+            ["ts"] = System.Text.Encoding.ASCII.GetBytes(ts),
+            ["type"] = "TASK_RESULT"u8.ToArray(),
+            ["qos"] = "at-least-once"u8.ToArray(),
+            ["topic"] = "orchestration.results"u8.ToArray(),
+            ["from"] = "worker"u8.ToArray(),
+            ["to"] = "[]"u8.ToArray(),
+            ["correlationId"] = System.Text.Encoding.ASCII.GetBytes(task.MessageId),
+            ["replyTo"] = [],
+            ["meta"] = "{}"u8.ToArray(),
+            ["payload"] = payload,
+            ["keyId"] = System.Text.Encoding.ASCII.GetBytes(TestSecrets.SigningKeyId),
+        };
+        var header = System.Text.Encoding.UTF8.GetBytes(string.Join("\n",
+            "bus.v1", id, ts, "TASK_RESULT", "at-least-once", "orchestration.results", "worker", "", task.MessageId, "") + "\n");
+        var mac = System.Security.Cryptography.HMACSHA256.HashData(System.Text.Encoding.UTF8.GetBytes(TestSecrets.SigningSecret), header.Concat(payload).ToArray());
+        fields["sig"] = System.Text.Encoding.ASCII.GetBytes($"{TestSecrets.SigningKeyId}:{Convert.ToBase64String(mac)}");
+        await RedisClient.GetDatabase().StreamAddAsync(ResultsTopic.Stream, [.. fields.Select(f => new NameValueEntry(f.Key, f.Value))]);
+
+        var settings = new CommunicationBusSettings { ServiceName = "observer", ConsumerName = "observer" };
+        settings.Signing.Keys.Add(new SigningKeySettings { Id = TestSecrets.SigningKeyId, Secret = TestSecrets.SigningSecret });
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
+        await using var bus = new RedisMessageBus(redis, settings);
+        var letter = (await Eventually.ValueAsync(() => bus.DeadLetters.ListAsync("orchestration.results"), l => l.Count == 1, TimeSpan.FromSeconds(30)))[0];
+        var afterForgery = await Api.GetRunAsync(runId, Ct);
+        task.Release();
+        var run = await Api.WaitForRunAsync(runId, cancellationToken: Ct);
+
+        Assert.Equal(RejectionReasons.Invalid, letter.Reason);
+        Assert.Equal(1, letter.DeliveryCount);
+        Assert.Contains("payload", letter.Detail, StringComparison.Ordinal);
+        Assert.Contains("UTF-8", letter.Detail, StringComparison.Ordinal);
+        Assert.Equal("RUNNING", Step(afterForgery, "s1").GetProperty("status").GetString());
+        Assert.Null(Value(Step(afterForgery, "s1"), "output"));
+        Assert.Equal("SUCCEEDED", Status(run));
+        Assert.Equal("worker", run.GetProperty("output").GetProperty("from").GetString());
+    }
+
     private async Task<PublishReceipt> PublishResultAsync(string sender, AgentTaskResult result, string? correlationId)
     {
         var settings = new CommunicationBusSettings { ServiceName = sender, ConsumerName = sender };
