@@ -128,6 +128,16 @@ public sealed partial class ManifestTests
     }
 
     [Fact]
+    public async Task The_gateways_service_key_has_only_the_agent_role()
+    {
+        // Issue 9: the key ai-gateway uses to register its hosted agents may register and heartbeat them, nothing else.
+        var env = (await PublishedManifest.Default).Resource("orchestration-api").GetProperty("env");
+
+        Assert.Equal("agent", env.GetProperty("Auth__Roles__gateway").GetString());
+        Assert.Equal("client,admin", env.GetProperty("Auth__Roles__client").GetString());
+    }
+
+    [Fact]
     public async Task The_gemini_key_is_always_declared_and_azd_asks_for_it()
     {
         foreach (var manifest in new[] { await PublishedManifest.Default, await PublishedManifest.ManagedRedis })
