@@ -182,7 +182,8 @@ public sealed partial class RunEngine(
 
                 // An ended run may still owe its parent the news of its end (a command in its outbox).
                 var allSent = await ResendOutboxAsync(run, ct);
-                await store.ReleaseAsync(wakeup, time.GetUtcNow(), run.IsTerminal && allSent ? null : NextWakeup(run, outboxPending: !allSent));
+                var done = run.IsTerminal && run.Compensation is null && allSent;
+                await store.ReleaseAsync(wakeup, time.GetUtcNow(), done ? null : NextWakeup(run, outboxPending: !allSent));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -210,7 +211,8 @@ public sealed partial class RunEngine(
         }
 
         var outboxPending = transition.Dispatches.Count > 0 || transition.Commands.Count > 0;
-        DateTimeOffset? next = run.IsTerminal && transition.Commands.Count == 0 ? null : NextWakeup(run, outboxPending);
+        // An ended run still needs its wakeup while it owes another run a command or undoes its steps for its parent.
+        DateTimeOffset? next = run.IsTerminal && run.Compensation is null && transition.Commands.Count == 0 ? null : NextWakeup(run, outboxPending);
         if (next is { } before)
         {
             await store.ScheduleAsync(run.RunId, before);
@@ -355,6 +357,13 @@ public sealed partial class RunEngine(
             case RunCommandKind.CancelChild:
                 // A child not stored (yet) is no problem: its start, if still in flight, looks at the parent after it.
                 await ApplyAsync(command.RunId, new CancelRun(), cancellationToken);
+                break;
+            case RunCommandKind.CompensateChild:
+                await ApplyAsync(command.RunId, new CompensateRun(), cancellationToken);
+                break;
+            case RunCommandKind.NotifyParentCompensated when run.Undone && command.Parent is { } undoneFor:
+                await ApplyAsync(command.RunId, new ChildRunCompensated(undoneFor.StepId, run.RunId, run.CompensationFailed.Count == 0,
+                    run.CompensationFailed.Count == 0 ? null : $"The child run could not compensate: {string.Join(", ", run.CompensationFailed)}."), cancellationToken);
                 break;
             case RunCommandKind.NotifyParent when run.IsTerminal && command.Parent is { } parent:
                 var status = JsonSerializer.Serialize(run.Status, RunJson.Options).Trim('"');

@@ -25,6 +25,12 @@ public sealed record SignalReceived(string Name, RunSignal Signal) : RunInput;
 /// </summary>
 public sealed record ChildRunEnded(string StepId, int Attempt, string ChildRunId, RunStatus Status, JsonElement? Output, string? Error, bool Retryable = true) : RunInput;
 
+/// <summary>A child run finished undoing its completed steps at its parent's request (the parent's compensation of the step).</summary>
+public sealed record ChildRunCompensated(string StepId, string ChildRunId, bool Ok, string? Error) : RunInput;
+
+/// <summary>The parent of a succeeded child run compensates the step that ran it: undo the child's completed steps.</summary>
+public sealed record CompensateRun : RunInput;
+
 /// <summary>The engine's clock reached one or more of the run's timers.</summary>
 public sealed record TimersDue : RunInput;
 
@@ -57,6 +63,12 @@ public enum RunCommandKind
 
     /// <summary>Tell the parent run <see cref="RunCommand.RunId"/> that this (child) run ended.</summary>
     NotifyParent,
+
+    /// <summary>Ask the succeeded child run <see cref="RunCommand.RunId"/> to compensate its completed steps.</summary>
+    CompensateChild,
+
+    /// <summary>Tell the parent run <see cref="RunCommand.RunId"/> that this (child) run finished compensating.</summary>
+    NotifyParentCompensated,
 }
 
 /// <summary>

@@ -69,6 +69,12 @@ public sealed class RunReducer
                 case ChildRunEnded child:
                     reducer.OnChildEnded(child);
                     break;
+                case ChildRunCompensated compensated:
+                    reducer.OnChildCompensated(compensated);
+                    break;
+                case CompensateRun:
+                    reducer.OnCompensateForParent();
+                    break;
                 case CancelRun:
                     reducer.OnCancel();
                     break;
@@ -193,6 +199,39 @@ public sealed class RunReducer
         }
 
         Succeed(unit.Step, child.Output, metadata: null, child.Attempt, data);
+    }
+
+    private void OnChildCompensated(ChildRunCompensated child)
+    {
+        var compensation = _run.Compensation;
+        if (compensation?.Current == child.StepId && compensation.CurrentMessageId == child.ChildRunId)
+        {
+            FinishCompensation(child.StepId, child.Ok, child.Error);
+        }
+    }
+
+    /// <summary>
+    /// The parent compensates the step that ran this (succeeded) child: undo its completed steps, the most recent
+    /// first, as a failed run would; the run stays SUCCEEDED (<c>undone</c>) and tells the parent when done.
+    /// Asked again (a resent command), it only tells the parent again.
+    /// </summary>
+    private void OnCompensateForParent()
+    {
+        if (_run.Status != RunStatus.Succeeded || _run.Parent is not { } parent || _run.Compensation is not null)
+        {
+            return;
+        }
+
+        if (_run.Undone)
+        {
+            _transition.Commands.Add(new RunCommand(RunCommandKind.NotifyParentCompensated, parent.RunId) { Parent = parent });
+            _transition.TimersDropped = true; // stored again, so the notice is in the outbox
+            return;
+        }
+
+        var pending = CompensablePending();
+        _run.Compensation = new CompensationState { Outcome = RunStatus.Succeeded, Pending = pending, ForParent = true };
+        NextCompensation();
     }
 
     private void OnSignal(string name, RunSignal signal)
@@ -720,11 +759,7 @@ public sealed class RunReducer
         _run.Timers.Clear();
 
         // Saga: undo the completed steps, the most recently completed first (across parallel branches too).
-        var pending = Enumerable.Range(0, _run.Steps.Count)
-            .Where(i => _run.Steps[i].Status == StepStatus.Succeeded && Workflow.Steps[i].Compensate is not null)
-            .OrderByDescending(i => _run.Steps[i].Completion)
-            .Select(i => _run.Steps[i].Id)
-            .ToList();
+        var pending = CompensablePending();
         if (pending.Count == 0)
         {
             Finish(outcome);
@@ -735,11 +770,31 @@ public sealed class RunReducer
         NextCompensation();
     }
 
+    /// <summary>
+    /// Succeeded steps to undo, the most recently completed first: those with a <c>compensate</c>, and <c>workflow</c>
+    /// steps without one (their child run undoes its own completed steps).
+    /// </summary>
+    private List<string> CompensablePending() => Enumerable.Range(0, _run.Steps.Count)
+        .Where(i => _run.Steps[i].Status == StepStatus.Succeeded
+            && (Workflow.Steps[i].Compensate is not null || _run.Steps[i].Current?.ChildRunId is not null))
+        .OrderByDescending(i => _run.Steps[i].Completion)
+        .Select(i => _run.Steps[i].Id)
+        .ToList();
+
     private void NextCompensation()
     {
         var compensation = _run.Compensation!;
         if (compensation.Pending.Count == 0)
         {
+            if (compensation.ForParent)
+            {
+                _run.Compensation = null;
+                _run.Undone = true;
+                Emit(RunEventTypes.WorkflowCompensated, data: new { compensated = _run.Compensated, compensationFailed = _run.CompensationFailed });
+                _transition.Commands.Add(new RunCommand(RunCommandKind.NotifyParentCompensated, _run.Parent!.RunId) { Parent = _run.Parent });
+                return;
+            }
+
             Finish(compensation.Outcome);
             return;
         }
@@ -750,6 +805,17 @@ public sealed class RunReducer
 
         var index = IndexOf(stepId);
         var definition = Workflow.Steps[index];
+        if (definition.Compensate is null && _run.Steps[index].Current?.ChildRunId is { } childRunId)
+        {
+            // The child run undoes its own completed steps and tells this run when it is done.
+            compensation.CurrentMessageId = childRunId;
+            compensation.CurrentSender = null;
+            _run.Timers.Add(new RunTimer(TimerKind.CompensationTimeout, _now.AddMilliseconds(definition.TimeoutMs), stepId, 1));
+            Emit(RunEventTypes.CompensationStarted, stepId, 1, new { childRunId });
+            _transition.Commands.Add(new RunCommand(RunCommandKind.CompensateChild, childRunId));
+            return;
+        }
+
         var agent = _agents.FirstOrDefault(a => a.Id == definition.Compensate!.Agent);
         if (agent is null)
         {

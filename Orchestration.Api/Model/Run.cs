@@ -113,6 +113,9 @@ public sealed record RunState
     /// <summary>Signals that arrived before a step waited for them (name → signal), consumed when one does.</summary>
     public Dictionary<string, RunSignal> Signals { get; init; } = new(StringComparer.Ordinal);
 
+    /// <summary>A succeeded child run whose completed steps were compensated at its parent's request.</summary>
+    public bool Undone { get; set; }
+
     /// <summary>Counts step completions, so compensation can undo them in reverse completion order.</summary>
     public int Completions { get; set; }
 
@@ -284,6 +287,9 @@ public sealed record CompensationState
 {
     public required RunStatus Outcome { get; init; }
 
+    /// <summary>Undoing a succeeded child run for its parent: the run keeps its status and tells the parent when done.</summary>
+    public bool ForParent { get; init; }
+
     /// <summary>Steps still to compensate, next first.</summary>
     public List<string> Pending { get; init; } = [];
 
@@ -333,6 +339,9 @@ public static class RunEventTypes
     public const string WorkflowFailed = "workflow_failed";
     public const string WorkflowCancelled = "workflow_cancelled";
     public const string WorkflowTimedOut = "workflow_timed_out";
+
+    /// <summary>A succeeded child run compensated its completed steps because its parent compensated the step that ran it.</summary>
+    public const string WorkflowCompensated = "workflow_compensated";
 
     public static bool IsTerminal(string type) =>
         type is WorkflowCompleted or WorkflowFailed or WorkflowCancelled or WorkflowTimedOut;

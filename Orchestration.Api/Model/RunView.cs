@@ -23,7 +23,8 @@ public sealed record RunView(
     RunUsage Usage,
     IReadOnlyList<StepView> Steps,
     ParentRun? Parent = null,
-    int Depth = 0)
+    int Depth = 0,
+    bool Undone = false)
 {
     public static RunView From(RunState run, IReadOnlyDictionary<string, List<AttemptState>>? attempts = null) => new(
         run.RunId,
@@ -47,7 +48,8 @@ public sealed record RunView(
             s.Items?.Select(item => new ItemView(item.Index, item.Status, item.Attempts, item.Current?.AgentId, item.EndedAt, item.Output, item.Error,
                 History(attempts, RunState.ItemId(s.Id, item.Index), item.Current), item.Current?.ChildRunId)).ToList(), s.Current?.ChildRunId)).ToList(),
         run.Parent,
-        run.Depth);
+        run.Depth,
+        run.Undone);
 
     private static List<AttemptView> History(IReadOnlyDictionary<string, List<AttemptState>>? attempts, string unitId, AttemptState? current) =>
         (attempts?.GetValueOrDefault(unitId) ?? (current is not null ? [current] : []))

@@ -188,6 +188,61 @@ public sealed class ChildWorkflowReducerTests
         Assert.Equal(["a", "b"], harness.Run.Output!.Value.EnumerateArray().Select(o => o.GetProperty("v").GetString()));
     }
 
+    [Fact]
+    public void A_parent_that_fails_after_its_child_succeeded_has_the_child_undo_its_steps_and_waits_for_it()
+    {
+        var harness = new EngineHarness(Of(Child("review"), Step("ship", onFail: OnFail.Abort))).WithAgent("worker");
+        harness.Behaviour = task => Reply.Fail(task, "ship broke", retryable: false);
+        harness.Apply(new StartRun());
+        var start = harness.Commands[^1];
+        harness.Apply(Ended(start, RunStatus.Succeeded, new { ok = true }));
+        harness.Apply(harness.GenuineResult(new Communication.Bus.Contracts.AgentTaskResult
+        {
+            RunId = "run-1", StepId = "ship", Attempt = 1, Ok = false, Error = "ship broke", Retryable = false, AgentId = "worker",
+        }));
+
+        Assert.Equal(new RunCommand(RunCommandKind.CompensateChild, start.RunId), harness.Commands[^1]);
+        Assert.Equal(RunStatus.Running, harness.Run.Status); // compensating
+        Assert.Empty(harness.Apply(new ChildRunCompensated("review", "another-child", Ok: true, null)).Events);
+
+        harness.Apply(new ChildRunCompensated("review", start.RunId, Ok: true, null));
+
+        Assert.Equal(RunStatus.Failed, harness.Run.Status);
+        Assert.Equal(["review"], harness.Run.Compensated);
+    }
+
+    [Fact]
+    public void A_succeeded_child_asked_to_compensate_undoes_its_completed_steps_in_reverse_and_tells_its_parent_once_done()
+    {
+        var harness = new EngineHarness(Of(Step("book", compensateWith: "undo"), Step("pay", compensateWith: "undo"), Step("note"))).WithAgent("worker").WithAgent("undo");
+        var parent = new ParentRun("parent-run", "review", 1);
+        harness.Run = harness.Run with { Parent = parent, Depth = 1 };
+        harness.Behaviour = task => task.Kind == Communication.Bus.Contracts.AgentTaskKind.Compensation ? AgentReply.Silent : Reply.Ok(task, new { done = task.StepId });
+        harness.RunToEnd();
+        Assert.Equal(RunStatus.Succeeded, harness.Run.Status);
+        harness.Commands.Clear();
+
+        harness.Apply(new CompensateRun());
+        var first = harness.Dispatched[^1];
+        harness.Apply(harness.GenuineResult(Reply.Ok(first.Task, new { }).Result!));
+        var second = harness.Dispatched[^1];
+        Assert.Empty(harness.Commands);
+        harness.Apply(harness.GenuineResult(Reply.Ok(second.Task, new { }).Result!));
+
+        Assert.Equal(["pay", "book"], [first.Task.StepId, second.Task.StepId]);
+        Assert.Equal(RunStatus.Succeeded, harness.Run.Status);
+        Assert.True(harness.Run.Undone);
+        Assert.Null(harness.Run.Compensation);
+        Assert.Equal(["pay", "book"], harness.Run.Compensated);
+        Assert.Equal(RunEventTypes.WorkflowCompensated, harness.Events[^1].Type);
+        Assert.Equal(new RunCommand(RunCommandKind.NotifyParentCompensated, "parent-run") { Parent = parent }, Assert.Single(harness.Commands));
+
+        // Asked again (a resent command): nothing is undone twice; the parent is told again.
+        var again = harness.Apply(new CompensateRun());
+        Assert.Empty(again.Dispatches);
+        Assert.Equal(RunCommandKind.NotifyParentCompensated, Assert.Single(again.Commands).Kind);
+    }
+
     /// <summary>The run as another replica would load it from the store: the same state, separate objects.</summary>
     private static RunState Clone(RunState run)
     {

@@ -116,6 +116,30 @@ public sealed class ChildWorkflowTests : IntegrationTest
     }
 
     [Fact]
+    public async Task When_the_parent_fails_after_its_child_succeeded_the_child_compensates_its_steps_and_the_parent_records_it()
+    {
+        var worker = await AgentAsync("worker", task => task.StepId == "ship" ? AgentAction.Fail("ship broke", retryable: false) : AgentAction.Succeed(new { booked = task.StepId }));
+        var undo = await AgentAsync("undo");
+        await Api.PutWorkflowAsync(Wf.Of("booking", Wf.Step("book", agent: "worker", compensateWith: "undo"), Wf.Step("pay", agent: "worker", compensateWith: "undo")), Ct);
+        await Api.PutWorkflowAsync(Wf.Of("trip", ChildStep("booking", "booking"), Wf.Step("ship", agent: "worker", onFail: "ABORT")), Ct);
+
+        var runId = await Api.StartRunAsync("trip", cancellationToken: Ct);
+        var run = await Api.WaitForRunAsync(runId, cancellationToken: Ct);
+        var child = await Api.GetRunAsync(ChildRunId(run, "booking"), Ct);
+        var childId = ChildRunId(run, "booking");
+
+        Assert.Equal("FAILED", Status(run));
+        Assert.Equal("ship", run.GetProperty("failedStep").GetString());
+        Assert.Equal(["booking"], run.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal("SUCCEEDED", Status(child));
+        Assert.True(child.GetProperty("undone").GetBoolean());
+        Assert.Equal(["pay", "book"], child.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(1, undo.Deliveries(childId, "pay", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+        Assert.Equal(1, undo.Deliveries(childId, "book", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+        Assert.Equal(1, worker.Deliveries(childId, "book"));
+    }
+
+    [Fact]
     public async Task A_childs_end_that_cannot_reach_the_parent_waits_in_the_childs_outbox_and_is_delivered_later()
     {
         var worker = await AgentAsync("worker", task => task.StepId == "check" ? AgentAction.Succeed(new { ok = true }).WhenReleased() : AgentAction.Succeed());
