@@ -63,7 +63,7 @@ public sealed class PagesTests : BunitContext
     public void Start_a_run_shows_bad_json_by_field_and_calls_nothing()
     {
         SignIn("client");
-        var cut = Render<StartRun>();
+        var cut = RenderStart();
 
         cut.Find("#workflow").Change("software-team");
         cut.Find("#input").Change("{ \"request\": ");
@@ -79,7 +79,7 @@ public sealed class PagesTests : BunitContext
         SignIn("client");
         _routes["POST /api/workflows/software-team/runs"] = (HttpStatusCode.BadRequest,
             """{"title":"Invalid input","status":400,"errors":{"input.request":["The field is required."]}}""");
-        var cut = Render<StartRun>();
+        var cut = RenderStart();
 
         cut.Find("#workflow").Change("software-team");
         cut.Find("#input").Change("{}");
@@ -88,12 +88,28 @@ public sealed class PagesTests : BunitContext
         cut.WaitForAssertion(() => Assert.Contains("input.request: The field is required.", cut.Find("#input-error").TextContent, StringComparison.Ordinal));
     }
 
+    // The page runs interactively on the server (its Start button waits for that); false: prerendered, not yet live.
+    private IRenderedComponent<StartRun> RenderStart(bool interactive = true)
+    {
+        SetRendererInfo(new Microsoft.AspNetCore.Components.RendererInfo(interactive ? "Server" : "Static", interactive));
+        return Render<StartRun>();
+    }
+
+    [Fact]
+    public void Start_waits_for_the_page_to_run_interactively_so_a_click_before_then_sends_no_plain_form()
+    {
+        SignIn("client");
+        var cut = RenderStart(interactive: false);
+
+        Assert.True(cut.Find("form.start button[type=submit]").HasAttribute("disabled"));
+    }
+
     [Fact]
     public void Start_a_run_opens_the_new_run()
     {
         SignIn("client");
         _routes["POST /api/workflows/software-team/runs"] = (HttpStatusCode.Accepted, """{"runId":"r-9","status":"PENDING"}""");
-        var cut = Render<StartRun>();
+        var cut = RenderStart();
 
         cut.Find("#workflow").Change("software-team");
         cut.Find("#idempotency-key").Change("once");
