@@ -35,6 +35,8 @@ public static class HttpFuzzer
             AutomaticDecompression = DecompressionMethods.None,
             // Header values beyond ASCII go out as Latin-1 bytes, as a careless client would send them.
             RequestHeaderEncodingSelector = (_, _) => Encoding.Latin1,
+            // A request that asks first (see ToMessage) waits for the server's answer even on a busy machine.
+            Expect100ContinueTimeout = TimeSpan.FromSeconds(10),
         };
         using var client = new HttpClient(handler) { BaseAddress = baseAddress, Timeout = Timeout.InfiniteTimeSpan };
 
@@ -115,10 +117,12 @@ public static class HttpFuzzer
         if (fuzz.Body is { } body)
         {
             message.Content = fuzz.Chunked ? new ChunkedContent(body) : new ByteArrayContent(body);
-            // A body over the service's limit is refused with 413 before it is read, and a request line over Kestrel's
-            // 8 KB with 414 before anything runs; asking first (100-continue) lets the client read that answer instead
-            // of writing the body into a connection the server is closing.
-            message.Headers.ExpectContinue = body.Length > LargeBody || fuzz.PathAndQuery.Length > 8 * 1024 - 100;
+            // A body over the service's limit is refused with 413 before it is read; a request line over Kestrel's 8 KB
+            // (414), a path with an encoded NUL and a header value that is not ASCII (400) are refused by Kestrel before
+            // anything runs. Asking first (100-continue) lets the client read that answer instead of writing the body
+            // into a connection the server is closing.
+            message.Headers.ExpectContinue = body.Length > LargeBody || fuzz.PathAndQuery.Length > 8 * 1024 - 100
+                || fuzz.PathAndQuery.Contains("%00", StringComparison.Ordinal) || fuzz.Headers.Any(h => !System.Text.Ascii.IsValid(h.Value));
             if (fuzz.ContentType is { } contentType)
             {
                 message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
