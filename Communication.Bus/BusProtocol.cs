@@ -94,6 +94,14 @@ public static class BusProtocol
     /// <param name="messageId">The message id (lower-cased).</param>
     public static string DoneKey(string topic, string group, string messageId) => "bus:{" + topic + "}:done:" + group + ":" + messageId;
 
+    /// <summary>The milliseconds part of a stream entry id (<c>1700000000000-0</c>): when Redis added the entry.</summary>
+    internal static bool TryGetEntryMilliseconds(string? entryId, out long milliseconds)
+    {
+        milliseconds = 0;
+        var dash = entryId?.IndexOf('-', StringComparison.Ordinal) ?? -1;
+        return dash > 0 && long.TryParse(entryId.AsSpan(0, dash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out milliseconds);
+    }
+
     /// <summary>The pub/sub channel a publisher pokes after <c>XADD</c> to wake idle consumers: <c>bus:{topic}:notify</c>.</summary>
     /// <param name="topic">The topic.</param>
     public static string NotifyChannel(string topic) => "bus:{" + topic + "}:notify";

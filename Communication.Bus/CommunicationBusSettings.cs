@@ -89,8 +89,18 @@ public sealed class BusSigningSettings
     /// <summary>The key ring (<c>Bus:Signing:Keys:N:Id|Secret|State|ExpiresAt|Senders</c>). At least one active key that may sign for this service is required.</summary>
     public IList<SigningKeySettings> Keys { get; } = [];
 
-    /// <summary>How far a message's timestamp may be from now (either way) on first delivery. Default 5 minutes.</summary>
+    /// <summary>
+    /// How far a message's timestamp may be, either way, from now or from the time Redis added its entry to the stream
+    /// (the entry id) on first delivery. Default 5 minutes.
+    /// </summary>
     public TimeSpan TimestampTolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long an entry may wait in the stream (a stopped or lagging consumer group) and still be accepted on first
+    /// delivery when its timestamp matches the time Redis added it. Older entries are dead-lettered as
+    /// <c>stale-timestamp</c> (replayable). Default 24 hours; at least <see cref="TimestampTolerance"/>.
+    /// </summary>
+    public TimeSpan MaxBacklogAge { get; set; } = TimeSpan.FromHours(24);
 }
 
 /// <summary>One configured signing key (<c>Bus:Signing:Keys:N</c>).</summary>

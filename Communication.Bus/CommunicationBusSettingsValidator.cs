@@ -66,6 +66,11 @@ public sealed class CommunicationBusSettingsValidator : IValidateOptions<Communi
                 errors.Add($"{p}Signing:TimestampTolerance must be positive (was {signing.TimestampTolerance}).");
             }
 
+            if (signing.MaxBacklogAge < signing.TimestampTolerance)
+            {
+                errors.Add($"{p}Signing:MaxBacklogAge ({signing.MaxBacklogAge}) must be at least {p}Signing:TimestampTolerance ({signing.TimestampTolerance}).");
+            }
+
             if (options.ReplayProtectionTtl < 2 * signing.TimestampTolerance)
             {
                 errors.Add($"{p}ReplayProtectionTtl ({options.ReplayProtectionTtl}) must be at least twice {p}Signing:TimestampTolerance ({signing.TimestampTolerance}), or a copy within the tolerance could be replayed.");

@@ -45,6 +45,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly int _batchSize;
     private readonly long _toleranceMs;
+    private readonly long _maxBacklogAgeMs;
     private readonly Action<RedisChannel, RedisValue> _onNotify;
     private Task _loop = Task.CompletedTask;
     private Task _heartbeat = Task.CompletedTask;
@@ -79,6 +80,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _freeSlots = options.Concurrency;
         _batchSize = Math.Min(options.Concurrency, 100);
         _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
+        _maxBacklogAgeMs = (long)bus.Settings.Signing.MaxBacklogAge.TotalMilliseconds;
         // Reply topics and their groups are per process: their metrics carry a template (spans keep the names).
         _tags = BusTags.IsReplyTopic(topic)
             ? [new(BusTags.Destination, BusTags.ReplyTemplate), new(BusTags.ConsumerGroup, BusTags.ReplyTemplate)]
@@ -557,7 +559,7 @@ internal sealed class RedisSubscription : IBusSubscription
                         $"message {envelope.Id} was already accepted by group '{Group}' from another stream entry", deliveries, rejected: true));
                     break;
                 case -1:
-                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope), deliveries, rejected: true));
+                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope, entry.Id), deliveries, rejected: true));
                     break;
                 case 2:
                     Log.AlreadyHandled(_logger, Topic, Group, envelope.Id);
@@ -805,16 +807,31 @@ internal sealed class RedisSubscription : IBusSubscription
             return null;
         }
 
-        fresh = Math.Abs(now.ToUnixTimeMilliseconds() - envelope.Timestamp) <= _toleranceMs;
+        fresh = IsFresh(now.ToUnixTimeMilliseconds(), envelope.Timestamp, entry.Id);
         reason = "";
         detail = "";
         return envelope;
     }
 
-    private string StaleDetail(Envelope envelope)
+    /// <summary>
+    /// First-delivery freshness (PROTOCOL.md §5): the timestamp is within the tolerance of now, or of the time Redis
+    /// added the entry (its id) when that was at most <see cref="BusSigningSettings.MaxBacklogAge"/> ago. The second
+    /// rule lets a backlog that waited for a stopped group be delivered; a copy re-added later gets a new entry id and
+    /// is still stale.
+    /// </summary>
+    private bool IsFresh(long nowMs, long timestamp, RedisValue entryId) =>
+        Math.Abs(nowMs - timestamp) <= _toleranceMs
+        || (BusProtocol.TryGetEntryMilliseconds((string?)entryId, out var addedMs)
+            && Math.Abs(addedMs - timestamp) <= _toleranceMs
+            && nowMs - addedMs <= _maxBacklogAgeMs);
+
+    private string StaleDetail(Envelope envelope, RedisValue entryId)
     {
         var skew = _bus.Clock.GetUtcNow().ToUnixTimeMilliseconds() - envelope.Timestamp;
-        return $"timestamp {envelope.Timestamp} is {TimeSpan.FromMilliseconds(Math.Abs(skew))} {(skew >= 0 ? "in the past" : "in the future")}; the tolerance is {_bus.Settings.Signing.TimestampTolerance}";
+        var added = BusProtocol.TryGetEntryMilliseconds((string?)entryId, out var addedMs)
+            ? $"; Redis added the entry {TimeSpan.FromMilliseconds(Math.Abs(addedMs - envelope.Timestamp))} {(addedMs >= envelope.Timestamp ? "after" : "before")} that timestamp"
+            : "";
+        return $"timestamp {envelope.Timestamp} is {TimeSpan.FromMilliseconds(Math.Abs(skew))} {(skew >= 0 ? "in the past" : "in the future")}{added}; the tolerance is {_bus.Settings.Signing.TimestampTolerance}, the maximum backlog age {_bus.Settings.Signing.MaxBacklogAge}";
     }
 
     private static string SignatureKeyIds(string signature) =>

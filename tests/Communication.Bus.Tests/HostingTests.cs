@@ -87,6 +87,7 @@ public class HostingTests(RedisFixture redis)
     [InlineData("Bus:Signing:Keys:0:State", "retired", "is 'retired'; use 'active' or 'verify-only'")]
     [InlineData("Bus:Signing:Keys:0:Id", "bad id", "must match ^[A-Za-z0-9._-]{1,64}$")]
     [InlineData("Bus:Signing:TimestampTolerance", "00:10:00", "must be at least twice Bus:Signing:TimestampTolerance")]
+    [InlineData("Bus:Signing:MaxBacklogAge", "00:01:00", "Bus:Signing:MaxBacklogAge (00:01:00) must be at least Bus:Signing:TimestampTolerance (00:05:00)")]
     [InlineData("Bus:Subscription:Concurrency", "0", "Bus:Subscription:Concurrency must be between 1 and 1024")]
     [InlineData("Bus:ServiceName", "has space", "Bus:ServiceName 'has space' must match")]
     public async Task Invalid_settings_fail_at_start_up_with_a_clear_message(string key, string value, string message)

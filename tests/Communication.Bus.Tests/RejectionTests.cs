@@ -74,12 +74,13 @@ public class RejectionTests(RedisFixture redis)
     [InlineData(-4, true)]
     [InlineData(6, false)]
     [InlineData(-6, false)]
-    public async Task The_timestamp_tolerance_is_five_minutes_either_way(int consumerMinutesAhead, bool accepted)
+    public async Task The_timestamp_tolerance_is_five_minutes_either_way(int publisherMinutesAhead, bool accepted)
     {
+        // Redis (which stamps the entry id) and the consumer agree on the time; the publisher's clock is off.
         var topic = TestTopics.New();
         var now = DateTimeOffset.UtcNow;
-        await using var publisher = await TestBus.CreateAsync(redis, TestBus.Settings("p"), new FakeTimeProvider(now));
-        await using var consumer = await TestBus.CreateAsync(redis, TestBus.Settings("c"), new FakeTimeProvider(now.AddMinutes(consumerMinutesAhead)));
+        await using var publisher = await TestBus.CreateAsync(redis, TestBus.Settings("p"), new FakeTimeProvider(now.AddMinutes(publisherMinutesAhead)));
+        await using var consumer = await TestBus.CreateAsync(redis, TestBus.Settings("c"), new FakeTimeProvider(now));
         var recorder = new Recorder();
         await using var subscription = await consumer.Bus.SubscribeAsync(topic, recorder.Handle);
 
@@ -92,6 +93,58 @@ public class RejectionTests(RedisFixture redis)
             var letter = Assert.Single(await consumer.Bus.DeadLetters.ListAsync(topic));
             Assert.Equal(RejectionReasons.StaleTimestamp, letter.Reason);
         }
+    }
+
+    [Theory]
+    [InlineData(6)]
+    [InlineData(60)]
+    [InlineData(23 * 60)]
+    public async Task A_backlog_that_waited_longer_than_the_tolerance_for_a_stopped_group_is_still_delivered(int minutesLater)
+    {
+        // The messages were published on time (Redis added them when they were signed); the group's consumers were
+        // stopped and come back minutesLater. A copy of one of them re-added by someone with access to Redis at that
+        // later time carries a new entry id: it is not fresh and is caught as a replay.
+        var topic = TestTopics.New();
+        var now = DateTimeOffset.UtcNow;
+        await using var publisher = await TestBus.CreateAsync(redis, TestBus.Settings("p"), new FakeTimeProvider(now));
+        await using var consumer = await TestBus.CreateAsync(redis, TestBus.Settings("c"), new FakeTimeProvider(now.AddMinutes(minutesLater)));
+        await (await consumer.Bus.SubscribeAsync(topic, (_, _) => Task.CompletedTask)).DisposeAsync();
+        var stream = BusProtocol.StreamKey(topic);
+        var first = await publisher.Bus.PublishAsync(Message(topic, 1));
+        await publisher.Bus.PublishAsync(Message(topic, 2));
+        var original = (await redis.Db.StreamRangeAsync(stream, first.EntryId, first.EntryId))[0];
+        var copyId = (string)(await redis.Db.StreamAddAsync(stream, Copy(original), messageId: $"{now.AddMinutes(minutesLater).ToUnixTimeMilliseconds()}-0"))!;
+
+        var recorder = new Recorder();
+        await using var subscription = await consumer.Bus.SubscribeAsync(topic, recorder.Handle);
+
+        await Eventually.TrueAsync(async () => recorder.Count + await consumer.Bus.DeadLetters.CountAsync(topic) == 3);
+        Assert.Equal([1, 2], recorder.Messages.Select(m => m.GetPayload<Work>()!.N).Order());
+        var letter = Assert.Single(await consumer.Bus.DeadLetters.ListAsync(topic));
+        Assert.Equal(copyId, letter.OriginalEntryId);
+        Assert.Equal(RejectionReasons.Replayed, letter.Reason);
+    }
+
+    [Fact]
+    public async Task A_backlog_older_than_MaxBacklogAge_is_dead_lettered_as_stale()
+    {
+        var topic = TestTopics.New();
+        var now = DateTimeOffset.UtcNow;
+        var settings = TestBus.Settings("c");
+        settings.Signing.MaxBacklogAge = TimeSpan.FromMinutes(30);
+        await using var publisher = await TestBus.CreateAsync(redis, TestBus.Settings("p"), new FakeTimeProvider(now));
+        await using var consumer = await TestBus.CreateAsync(redis, settings, new FakeTimeProvider(now.AddMinutes(31)));
+        await (await consumer.Bus.SubscribeAsync(topic, (_, _) => Task.CompletedTask)).DisposeAsync();
+        await publisher.Bus.PublishAsync(Message(topic));
+
+        var recorder = new Recorder();
+        await using var subscription = await consumer.Bus.SubscribeAsync(topic, recorder.Handle);
+
+        await Eventually.TrueAsync(async () => await consumer.Bus.DeadLetters.CountAsync(topic) == 1);
+        var letter = Assert.Single(await consumer.Bus.DeadLetters.ListAsync(topic));
+        Assert.Equal(RejectionReasons.StaleTimestamp, letter.Reason);
+        Assert.Contains("the maximum backlog age 00:30:00", letter.Detail, StringComparison.Ordinal);
+        Assert.Equal(0, recorder.Count);
     }
 
     [Fact]
