@@ -37,6 +37,7 @@ public sealed class GenerationService
         _options = options.Value;
         _time = time;
         _pipeline = gateway.AsBuilder()
+            .Use(inner => new JsonRepairChatClient(inner))
             .UseFunctionInvocation(loggers, f =>
             {
                 f.MaximumIterationsPerRequest = _options.MaxToolIterations;
@@ -188,14 +189,8 @@ public sealed class GenerationService
                 return Result(prepared, context, response, LastText(response), null, started, ToolBudgetExhaustedReason);
             }
 
-            var output = response.Text;
-            JsonElement? data = null;
-            if (prepared.WantsJson)
-            {
-                (data, output) = await CheckJsonAsync(prepared, response, total.Token);
-            }
-
-            return Result(prepared, context, response, output, data, started);
+            var json = JsonAnswer.Of(response);
+            return Result(prepared, context, response, json?.Text ?? response.Text, json?.Data, started);
         }
         catch (OperationCanceledException) when (total.HasExpired)
         {
@@ -260,24 +255,6 @@ public sealed class GenerationService
         yield return new GenerateStreamEvent(GenerateStreamEvent.Done, Result: Result(prepared, context, response, output, data, started));
     }
 
-    private async Task<(JsonElement? Data, string Output)> CheckJsonAsync(Prepared prepared, ChatResponse response, CancellationToken cancellationToken)
-    {
-        var output = response.Text;
-        var (data, errors) = JsonOutput.Check(output, prepared.Schema);
-        if (errors.Count == 0)
-        {
-            return (data, output);
-        }
-
-        // One repair attempt: show the model its answer and what is wrong with it.
-        var repair = new List<ChatMessage>(prepared.Messages) { new(ChatRole.Assistant, output), new(ChatRole.User, JsonOutput.RepairPrompt(errors, prepared.Schema?.Json)) };
-        var repaired = await _pipeline.GetResponseAsync(repair, prepared.Options, cancellationToken);
-        var (repairedData, repairedErrors) = JsonOutput.Check(repaired.Text, prepared.Schema);
-        return repairedErrors.Count == 0
-            ? (repairedData, repaired.Text)
-            : throw new InvalidModelOutputException(repaired.Text, repairedErrors);
-    }
-
     /// <summary>The finish reason of an answer whose model still wanted tools when <see cref="GatewayPolicyOptions.MaxToolIterations"/> ran out.</summary>
     public const string ToolBudgetExhaustedReason = "tool_budget_exhausted";
 
@@ -327,6 +304,11 @@ public sealed class GenerationService
         var context = new GatewayCallContext();
         prepared.Options.AdditionalProperties = [];
         context.Attach(prepared.Options);
+        if (prepared.WantsJson)
+        {
+            JsonAnswer.Ask(prepared.Options, prepared.Schema);
+        }
+
         return (prepared, context, _time.GetTimestamp());
     }
 

@@ -12,7 +12,8 @@ namespace Ai.Gateway.OpenAICompat;
 /// Runs chat completions through the gateway policy (<see cref="GatewayChatClient"/>: fallback chain,
 /// shared rate limits, retries, breaker) with a <see cref="GatewayCallContext"/> that records attempts,
 /// usage and cost. No function-invocation layer: the model's tool calls go back to the client.
-/// JSON answers (json_object, json_schema) are checked, with one repair attempt, unless streamed.
+/// JSON answers (json_object, json_schema) are checked, with one repair attempt
+/// (<see cref="JsonRepairChatClient"/>), unless streamed.
 /// </summary>
 public sealed class ChatCompletionsService(
     GatewayChatClient gateway,
@@ -21,6 +22,9 @@ public sealed class ChatCompletionsService(
     IOptions<GatewayPolicyOptions> options,
     TimeProvider time)
 {
+    // Unary answers get the one JSON check and repair step; streams go to the gateway as they are.
+    private readonly JsonRepairChatClient _client = new(gateway);
+
     /// <exception cref="ChatRequestException">The request is invalid.</exception>
     public ChatCompletionCall Prepare(ChatCompletionRequest request) => ChatRequestMapping.Map(request, catalog, router);
 
@@ -28,15 +32,17 @@ public sealed class ChatCompletionsService(
     {
         var started = time.GetTimestamp();
         var context = Attach(call);
+        if (call.WantsJson)
+        {
+            JsonAnswer.Ask(call.Options, call.Schema);
+        }
+
         using var total = time.StartDeadline(options.Value.TotalTimeout, cancellationToken);
         try
         {
-            var response = await gateway.GetResponseAsync(call.Messages, call.Options, total.Token);
-            var content = response.Text;
-            if (call.WantsJson && !Calls(response).Any())
-            {
-                (response, content) = await CheckJsonAsync(call, response, total.Token);
-            }
+            var response = await _client.GetResponseAsync(call.Messages, call.Options, total.Token);
+            // The JSON itself, without a Markdown fence the model may have put around it.
+            var content = JsonAnswer.Of(response) is { } json ? json.Data.GetRawText() : response.Text;
 
             var calls = Calls(response).Select(c => new ChatCompletionToolCallOut(c.CallId, Function(c))).ToList();
             var answer = new ChatCompletionAnswer(content.Length == 0 && calls.Count > 0 ? null : content, calls.Count > 0 ? calls : null);
@@ -156,24 +162,6 @@ public sealed class ChatCompletionsService(
         OpenAI.Chat.StreamingChatCompletionUpdate update => update.SystemFingerprint,
         _ => null,
     };
-
-    private async Task<(ChatResponse Response, string Content)> CheckJsonAsync(ChatCompletionCall call, ChatResponse response, CancellationToken cancellationToken)
-    {
-        var (data, errors) = JsonOutput.Check(response.Text, call.Schema);
-        if (errors.Count == 0)
-        {
-            // The JSON itself, without a Markdown fence the model may have put around it.
-            return (response, data!.Value.GetRawText());
-        }
-
-        // One repair attempt, as /v1/generate does: show the model its answer and what is wrong with it.
-        List<ChatMessage> repair = [.. call.Messages, new(ChatRole.Assistant, response.Text), new(ChatRole.User, JsonOutput.RepairPrompt(errors, call.Schema?.Json))];
-        var repaired = await gateway.GetResponseAsync(repair, call.Options, cancellationToken);
-        var (repairedData, repairedErrors) = JsonOutput.Check(repaired.Text, call.Schema);
-        return repairedErrors.Count == 0
-            ? (repaired, repairedData!.Value.GetRawText())
-            : throw new InvalidModelOutputException(repaired.Text, repairedErrors);
-    }
 
     private async ValueTask<bool> NextAsync(IAsyncEnumerator<ChatResponseUpdate> updates, Deadline total, CancellationToken cancellationToken)
     {
