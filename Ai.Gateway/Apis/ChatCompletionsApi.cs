@@ -30,7 +30,8 @@ public static class ChatCompletionsApi
         return app;
     }
 
-    public static async Task<IResult> CreateChatCompletion(HttpContext http, ChatCompletionsService completions, CancellationToken cancellationToken)
+    public static async Task<IResult> CreateChatCompletion(HttpContext http, ChatCompletionsService completions, ILogger<ChatCompletionsService> logger,
+        CancellationToken cancellationToken)
     {
         var body = await JsonBodyReader.ReadAsync<ChatCompletionRequest>(http.Request, OpenAIJson.Options, cancellationToken);
         if (!body.IsValid)
@@ -66,7 +67,7 @@ public static class ChatCompletionsApi
                 throw;
             }
 
-            return new ChatCompletionStreamResult(chunks);
+            return TypedResults.ServerSentEvents(ChatCompletionEvents.From(chunks, logger, cancellationToken));
         }
         catch (ChatRequestException invalid)
         {
