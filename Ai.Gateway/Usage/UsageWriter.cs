@@ -46,7 +46,7 @@ public sealed partial class UsageWriter : BackgroundService
             "Usage counters counted but not yet written to Redis.");
     }
 
-    /// <summary>Writes what was counted so far (and any batch still unwritten). Never throws for a Redis failure.</summary>
+    /// <summary>Writes what was counted so far (and any batch still unwritten). Never throws for a failed write.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         await _flushing.WaitAsync(cancellationToken);
@@ -70,8 +70,10 @@ public sealed partial class UsageWriter : BackgroundService
                 {
                     await _store.WriteAsync(_unwritten.Id, _unwritten.Counts);
                 }
-                catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
+                    // Any failure, not only RedisException: while Redis is paused or the connection is torn down,
+                    // StackExchange.Redis may also throw InvalidOperationException. Accounting never fails its caller.
                     Failed(ex);
                     return;
                 }

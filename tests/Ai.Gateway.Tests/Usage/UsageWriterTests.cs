@@ -82,5 +82,43 @@ public sealed class UsageWriterTests : IAsyncLifetime
         Assert.Equal((1, 10, 5, 0.25m, 1), (usage.Requests, usage.InputTokens, usage.OutputTokens, usage.CostUsd, usage.Denials));
     }
 
+    [Fact]
+    public async Task A_write_that_fails_with_a_client_error_is_kept_and_stopping_the_host_does_not_throw()
+    {
+        // Seen in CI: while Redis was paused, StackExchange.Redis failed the shutdown flush with
+        // InvalidOperationException ("Reading is not allowed after reader was completed"), and StopAsync threw.
+        var recorder = new UsageRecorder(_time);
+        var writer = new UsageWriter(recorder, new UsageStore(FailingRedis.Create(new InvalidOperationException("Reading is not allowed after reader was completed."))),
+            Options.Create(new UsageOptions()), _time, _services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), _logger);
+        recorder.RecordAnswer("m", new TokenUsage(10, 5, 15), 0.25m);
+
+        await writer.FlushAsync(TestContext.Current.CancellationToken);
+        await writer.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains("InvalidOperationException", StringComparison.Ordinal));
+        Assert.Contains(_logger.Collector.GetSnapshot(), r => r.Message.Contains("lost", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>A connection whose every database call throws the given exception.</summary>
+    public class FailingRedis : System.Reflection.DispatchProxy
+    {
+        private Exception _error = null!;
+
+        public static IConnectionMultiplexer Create(Exception error)
+        {
+            var database = Create<IDatabase, FailingRedis>();
+            ((FailingRedis)(object)database)._error = error;
+            var connection = Create<IConnectionMultiplexer, FailingRedis>();
+            ((FailingRedis)(object)connection)._error = error;
+            ((FailingRedis)(object)connection)._database = database;
+            return connection;
+        }
+
+        private IDatabase? _database;
+
+        protected override object? Invoke(System.Reflection.MethodInfo? targetMethod, object?[]? args) =>
+            targetMethod?.Name == nameof(IConnectionMultiplexer.GetDatabase) && _database is not null ? _database : throw _error;
+    }
+
     private List<FakeLogRecord> Warnings() => _logger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Warning).ToList();
 }
