@@ -196,7 +196,7 @@ public sealed partial class RunEngine(
     /// <summary>Reduces and stores; null when the stored version moved on (the caller reloads and retries).</summary>
     private async Task<RunState?> CommitAsync(Func<Task<RunState?>> load, long version, IReadOnlyList<RunInput> input)
     {
-        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems, Options.MaxWorkflowDepth);
+        var limits = new RunLimits(Options.MaxStepInputBytes, Options.MaxRunBytes, Options.MaxForEachItems, Options.MaxWorkflowDepth, Options.MaxErrorChars);
         var transition = RunReducer.Apply((await load())!, input, time.GetUtcNow(), await agents.GetAsync(), limits);
         if (transition.NoAgent && agents.Age > TimeSpan.FromMilliseconds(100) && await load() is { } again)
         {

@@ -15,7 +15,8 @@ public static class RunFactory
         WorkflowVersion = workflow.Version ?? 0,
         Workflow = workflow,
         Input = input.Clone(),
-        StoredBytes = input.GetRawText().Length,
+        // The run's input and its copy in the workflow_started event.
+        StoredBytes = 2L * input.GetRawText().Length,
         IdempotencyKey = idempotencyKey,
         CreatedAt = now,
         TraceParent = traceParent,

@@ -44,7 +44,7 @@ public sealed record CancelRun : RunInput;
 public sealed record AgentCandidate(string Id, string Topic, IReadOnlyList<string> Capabilities, string? Sender = null);
 
 /// <summary>Bounds on what a run may render and store (from <c>Orchestration:*</c> options).</summary>
-public sealed record RunLimits(int MaxStepInputBytes, long MaxRunBytes, int MaxForEachItems = 100, int MaxWorkflowDepth = 5)
+public sealed record RunLimits(int MaxStepInputBytes, long MaxRunBytes, int MaxForEachItems = 100, int MaxWorkflowDepth = 5, int MaxErrorChars = 4096)
 {
     public static readonly RunLimits Default = new(256 * 1024, 16L * 1024 * 1024);
 }

@@ -142,13 +142,13 @@ public sealed class RunReducer
         }
 
         var size = result.Output is { } output ? output.GetRawText().Length : 0;
-        if (_run.StoredBytes + size > _limits.MaxRunBytes)
+        if (_run.StoredBytes + Copies * size > _limits.MaxRunBytes)
         {
             FailAttempt(unit, $"The output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
             return;
         }
 
-        _run.StoredBytes += size;
+        _run.StoredBytes += Copies * size;
         if (unit.IsItem)
         {
             SucceedItem(unit, result.Output, result.Attempt, new { agentId = result.AgentId, output = result.Output, metadata = result.Metadata });
@@ -184,13 +184,13 @@ public sealed class RunReducer
         }
 
         var size = child.Output is { } output ? output.GetRawText().Length : 0;
-        if (_run.StoredBytes + size > _limits.MaxRunBytes)
+        if (_run.StoredBytes + Copies * size > _limits.MaxRunBytes)
         {
             FailAttempt(unit, $"The child run's output ({size} bytes) would take the run's stored data over its limit of {_limits.MaxRunBytes} bytes (Orchestration:MaxRunBytes).", retryable: false);
             return;
         }
 
-        _run.StoredBytes += size;
+        _run.StoredBytes += Copies * size;
         var data = new { childRunId = child.ChildRunId, workflowId, output = child.Output };
         if (unit.IsItem)
         {
@@ -267,7 +267,7 @@ public sealed class RunReducer
         }
 
         var output = JsonSerializer.SerializeToElement(new { approved = true, by = signal.By, comment = signal.Comment, data = signal.Data }, RunJson.Options);
-        _run.StoredBytes += output.GetRawText().Length;
+        _run.StoredBytes += Copies * output.GetRawText().Length;
         Succeed(index, output, metadata: null, attempt: 1, new { output });
     }
 
@@ -392,6 +392,8 @@ public sealed class RunReducer
         {
             var last = _run.Steps.LastOrDefault(s => s.Status == StepStatus.Succeeded);
             _run.Output = last?.Output;
+            // The run's output and the workflow_completed event are two more copies of the last output.
+            _run.StoredBytes += Copies * (_run.Output?.GetRawText().Length ?? 0);
             _transition.RunOutput = _run.Output is not null;
             Finish(RunStatus.Succeeded);
         }
@@ -660,6 +662,9 @@ public sealed class RunReducer
 
     private void FailAttempt(Unit unit, string error, bool retryable, TimeSpan minimumDelay = default)
     {
+        // An error is kept on the attempt, on the step (or item) and in its event.
+        error = BoundError(error);
+        _run.StoredBytes += 3L * error.Length;
         var definition = Workflow.Steps[unit.Step];
         var step = _run.Steps[unit.Step];
         var work = State(unit);
@@ -714,6 +719,9 @@ public sealed class RunReducer
     /// <summary>Stops step work (in-flight attempts are ignored from now on) and compensates.</summary>
     private void Abort(RunStatus outcome, string error)
     {
+        // The run's error and the event that ends the run.
+        error = BoundError(error);
+        _run.StoredBytes += Copies * error.Length;
         _run.Error = error;
         for (var i = 0; i < _run.Steps.Count; i++)
         {
@@ -851,6 +859,8 @@ public sealed class RunReducer
 
     private void FinishCompensation(string stepId, bool ok, string? error)
     {
+        error = error is null ? null : BoundError(error);
+        _run.StoredBytes += error?.Length ?? 0;
         _run.Timers.RemoveAll(t => t.Kind == TimerKind.CompensationTimeout && t.StepId == stepId);
         _run.Compensation!.Current = null;
         _run.Compensation.CurrentMessageId = null;
@@ -1019,6 +1029,25 @@ public sealed class RunReducer
     }
 
     private void Touch(Unit unit) => _transition.Attempts.Add((UnitId(unit), State(unit).Current!));
+
+    /// <summary>
+    /// Every value a run stores is kept twice: in the run's own field and in the event that reports it (the run's
+    /// input and workflow_started, a step's output and step_completed). <see cref="RunState.StoredBytes"/> counts both.
+    /// </summary>
+    private const int Copies = 2;
+
+    /// <summary>An error text as stored: at most <see cref="RunLimits.MaxErrorChars"/> characters, cut where it says so.</summary>
+    private string BoundError(string error)
+    {
+        var max = _limits.MaxErrorChars;
+        if (error.Length <= max)
+        {
+            return error;
+        }
+
+        var cut = char.IsHighSurrogate(error[max - 1]) ? max - 1 : max;
+        return $"{error.AsSpan(0, cut)}… ({error.Length - cut} more characters not kept: Orchestration:MaxErrorChars)";
+    }
 
     private void Emit(string type, string? stepId = null, int? attempt = null, object? data = null) =>
         _transition.Events.Add(new RunEvent(type, _run.RunId, _now, stepId, attempt,

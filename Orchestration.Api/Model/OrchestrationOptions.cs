@@ -47,9 +47,16 @@ public sealed class OrchestrationOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxStepInputBytes { get; set; } = 256 * 1024;
 
-    /// <summary>The most a run may store (bytes of input and step outputs); an output past it fails its step.</summary>
+    /// <summary>
+    /// The most a run may store (bytes of its input, step outputs, signal data and error texts, each counted with its copy
+    /// in the run's events); an output past it fails its step.
+    /// </summary>
     [Range(1024, 1024L * 1024 * 1024)]
     public long MaxRunBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>The longest error text a run keeps per attempt (an agent's, a child run's, a compensation's); longer ones are cut.</summary>
+    [Range(256, 1024 * 1024)]
+    public int MaxErrorChars { get; set; } = 4096;
 
     /// <summary>The most elements a forEach step may run over; a longer array fails the step.</summary>
     [Range(1, 10_000)]

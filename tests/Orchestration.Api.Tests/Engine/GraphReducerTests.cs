@@ -200,6 +200,70 @@ public sealed class GraphReducerTests
     }
 
     [Fact]
+    public void An_output_is_counted_with_its_copy_in_the_step_completed_event()
+    {
+        // 6,000 characters fit a 10,000-byte bound once, but the run stores them twice (the step's output and its
+        // step_completed event): the old count let the run store 12,000.
+        var harness = new EngineHarness(Of(Step("a"))).WithAgent("worker");
+        harness.Limits = new RunLimits(1024, 10_000);
+        harness.Behaviour = task => Reply.Ok(task, new string('x', 6_000));
+
+        var run = harness.RunToEnd();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains("Orchestration:MaxRunBytes", run.Steps[0].Error, StringComparison.Ordinal);
+        Assert.DoesNotContain(harness.Events, e => e.Type == RunEventTypes.StepCompleted);
+    }
+
+    [Fact]
+    public void The_input_is_counted_with_its_copy_in_the_workflow_started_event()
+    {
+        var input = JsonSerializer.SerializeToElement(new { text = new string('x', 1_000) });
+
+        var run = RunFactory.Create("r", Of(Step("a")), input, DateTimeOffset.UnixEpoch);
+
+        Assert.Equal(2L * input.GetRawText().Length, run.StoredBytes);
+    }
+
+    [Fact]
+    public void An_agents_huge_error_is_cut_to_the_bound_on_every_attempt_and_counted()
+    {
+        // An agent may answer each attempt with an error up to the bus payload limit (512 KiB): kept whole, three
+        // attempts stored 1.5 MB three times over (attempt, step, event) outside the run's bound.
+        var harness = new EngineHarness(Of(Step("a", maxAttempts: 3))).WithAgent("worker");
+        harness.Limits = new RunLimits(1024, 16L * 1024 * 1024, MaxErrorChars: 1_000);
+        harness.Behaviour = task => Reply.Fail(task, "boom " + new string('e', 512 * 1024));
+
+        var run = harness.RunToEnd();
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var step = run.Steps[0];
+        Assert.Equal(3, step.Attempts);
+        Assert.InRange(step.Current!.Error!.Length, 1_000, 1_100);
+        Assert.Contains("Orchestration:MaxErrorChars", step.Current.Error, StringComparison.Ordinal);
+        Assert.StartsWith("boom eee", step.Error, StringComparison.Ordinal);
+        Assert.InRange(run.Error!.Length, 1, 1_100);
+        var eventErrors = harness.Events.Where(e => e.Data is { } data && data.TryGetProperty("error", out _)).Select(e => e.Data!.Value.GetProperty("error").GetString()!).ToList();
+        Assert.Equal(4, eventErrors.Count); // step_retrying twice, step_failed, workflow_failed
+        Assert.All(eventErrors, e => Assert.InRange(e.Length, 1, 1_100));
+        Assert.InRange(run.StoredBytes, 3 * 3 * 1_000, 20_000);
+    }
+
+    [Fact]
+    public void An_error_cut_at_the_bound_never_splits_a_surrogate_pair()
+    {
+        var harness = new EngineHarness(Of(Step("a", maxAttempts: 1))).WithAgent("worker");
+        harness.Limits = new RunLimits(1024, 16L * 1024 * 1024, MaxErrorChars: 256);
+        harness.Behaviour = task => Reply.Fail(task, new string('e', 255) + string.Concat(Enumerable.Repeat("😀", 100)));
+
+        var run = harness.RunToEnd();
+
+        var error = run.Steps[0].Current!.Error!;
+        Assert.StartsWith(new string('e', 255) + "…", error, StringComparison.Ordinal);
+        Assert.DoesNotContain(error, c => char.IsSurrogate(c));
+    }
+
+    [Fact]
     public void A_result_from_another_sender_is_ignored()
     {
         var harness = new EngineHarness(Of(Step("a"))).WithAgent("worker");
