@@ -89,4 +89,35 @@ public sealed class RunPageTests : BunitContext
             Assert.DoesNotContain(_api.Requests.Skip(requestsBefore), r => r.Path.StartsWith("/api/runs/run-a", StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public void A_workflow_step_links_to_its_child_runs_and_a_child_run_to_its_parent()
+    {
+        Serve("run-p", "release", "review",
+            stepJsonExtra: """
+                ,"childRunId":"run-c","attemptHistory":[
+                  {"number":1,"startedAt":"2026-12-05T11:59:01Z","endedAt":"2026-12-05T11:59:05Z","error":"the child run failed","childRunId":"run-c0"},
+                  {"number":2,"startedAt":"2026-12-05T11:59:06Z","childRunId":"run-c"}]
+                """,
+            stepDefinitionExtra: ""","type":"workflow","workflow":"code-review" """);
+        Serve("run-c", "code-review", "lint", runJsonExtra: ""","parent":{"runId":"run-p","stepId":"review","attempt":2},"depth":1""");
+
+        var cut = Render<RunDetail>(p => p.Add(r => r.RunId, "run-p"));
+
+        var step = cut.Find("li.node[data-step=review]");
+        Assert.Equal("runs/run-c", step.QuerySelector(".child-run a")!.GetAttribute("href"));
+        Assert.Equal("workflows/code-review", step.QuerySelector("a[href^=workflows]")!.GetAttribute("href"));
+        var attempts = step.QuerySelectorAll("details.attempts tbody tr");
+        Assert.Equal(["runs/run-c0", "runs/run-c"], attempts.Select(r => r.QuerySelector("td:last-child a")!.GetAttribute("href")));
+        Assert.Empty(cut.FindAll(".parent-run"));
+
+        // Following the link: the same page, set to the child run.
+        cut.Render(p => p.Add(r => r.RunId, "run-c"));
+
+        cut.WaitForAssertion(() => Assert.Contains("code-review", cut.Find("h1").TextContent, StringComparison.Ordinal), Wait);
+        var parent = cut.Find(".parent-run");
+        Assert.Equal("runs/run-p", parent.QuerySelector("a")!.GetAttribute("href"));
+        Assert.Contains("step review (attempt 2)", parent.TextContent, StringComparison.Ordinal);
+        Assert.Empty(cut.FindAll(".child-run"));
+    }
 }
