@@ -85,6 +85,20 @@ public sealed class StepGraphTests : BunitContext
     }
 
     [Fact]
+    public void A_step_that_starts_at_the_very_end_of_the_run_draws_a_bar_that_still_fits()
+    {
+        // The last step of a finished run, started 0.2% of the run's time before its end: the bar's minimum width
+        // (0.5%) does not fit after it, and the page threw (found by the browser tier: the circuit died).
+        var run = Run(Step("plan", RunStatuses.Succeeded, [], 0, 990), Step("merge", RunStatuses.Succeeded, ["plan"], 998, 1000))
+            with { Status = RunStatuses.Succeeded, EndedAt = T0.AddSeconds(1000) };
+
+        var cut = Render<StepGraph>(p => p.Add(g => g.Run, run));
+
+        Assert.Equal("margin-left:99.8%;width:0.2%", cut.Find("li[data-step=merge] .bar span").GetAttribute("style"));
+        Assert.Equal("margin-left:0%;width:99%", cut.Find("li[data-step=plan] .bar span").GetAttribute("style"));
+    }
+
+    [Fact]
     public void A_waiting_approval_step_offers_approve_and_reject_that_report_the_decision()
     {
         (StepRun Step, bool Approved)? decision = null;
