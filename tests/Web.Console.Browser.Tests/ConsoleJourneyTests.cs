@@ -1,3 +1,5 @@
+using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Communication.Bus;
 using StackExchange.Redis;
@@ -123,6 +125,73 @@ public sealed partial class ConsoleJourneyTests(ConsoleFixture app)
         await Expect(page).ToHaveURLAsync(SignInUrl());
         await Expect(page.GetByLabel("API key")).ToBeVisibleAsync();
         browser.AssertNoErrors("sign-out");
+    }
+
+    [Fact]
+    public async Task Back_and_forward_between_a_parent_run_and_its_child_run_show_and_follow_each_run()
+    {
+        // A workflow whose one step runs software-team as a child run (waiting at its approval gate).
+        var ct = TestContext.Current.CancellationToken;
+        using var api = app.Orchestration.CreateAuthorizedClient();
+        var definition = new
+        {
+            id = "team-release",
+            steps = new object[] { new { id = "team", type = "workflow", workflow = "software-team", input = JsonDocument.Parse(RequestInput).RootElement } },
+        };
+        (await api.PutAsJsonAsync("/api/workflows/team-release", definition, ct)).EnsureSuccessStatusCode();
+        using var started = await api.PostAsJsonAsync("/api/workflows/team-release/runs", new { input = new { } }, ct);
+        var parentId = (await started.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("runId").GetString()!;
+
+        await using var browser = await app.OpenAsync();
+        var page = browser.Page;
+        await browser.SignInAsync(ConsoleFixture.ApiKey);
+        await page.GotoAsync($"runs/{Uri.EscapeDataString(parentId)}");
+        await Expect(Heading(page)).ToContainTextAsync("team-release");
+        await browser.InteractiveAsync();
+
+        // The parent's step links its child run; following the link keeps the page and sets it to the child.
+        var childLink = Step(page, "team").Locator(".child-run a");
+        await Expect(childLink).ToBeVisibleAsync();
+        var childId = (await childLink.TextContentAsync())!.Trim();
+        await page.EvaluateAsync("() => window.__samePage = 'never reloaded'");
+        await childLink.ClickAsync();
+        await Expect(page).ToHaveURLAsync(RunUrl(childId));
+        await Expect(Heading(page)).ToContainTextAsync("software-team");
+        await StepIsAsync(page, "approve-design", "status-waiting");
+        await Expect(page.Locator(".parent-run a")).ToHaveAttributeAsync("href", $"runs/{parentId}");
+        await Expect(EventOf(page, "analysis")).Not.ToHaveCountAsync(0);
+        await Expect(EventOf(page, "team")).ToHaveCountAsync(0);
+
+        // Back: the parent again, with its own events only.
+        await page.GoBackAsync();
+        await Expect(page).ToHaveURLAsync(RunUrl(parentId));
+        await Expect(Heading(page)).ToContainTextAsync("team-release");
+        await StepIsAsync(page, "team", "status-running");
+        await Expect(EventOf(page, "team")).Not.ToHaveCountAsync(0);
+        await Expect(EventOf(page, "analysis")).ToHaveCountAsync(0);
+
+        // Forward: the child again, and live: approve it and watch every step turn green.
+        await page.GoForwardAsync();
+        await Expect(page).ToHaveURLAsync(RunUrl(childId));
+        await Expect(Heading(page)).ToContainTextAsync("software-team");
+        await Expect(page.Locator("#events-title")).ToContainTextAsync("(live)");
+        await Step(page, "approve-design").GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+        foreach (var step in TeamSteps)
+        {
+            await StepIsAsync(page, step, "status-succeeded");
+        }
+
+        await Expect(EventOf(page, "team")).ToHaveCountAsync(0);
+
+        // Back: the parent took the child's end, live too.
+        await page.GoBackAsync();
+        await Expect(page).ToHaveURLAsync(RunUrl(parentId));
+        await StepIsAsync(page, "team", "status-succeeded");
+        await Expect(RunStatus(page)).ToHaveTextAsync("SUCCEEDED");
+        await Expect(EventOf(page, "analysis")).ToHaveCountAsync(0);
+        Assert.Equal("never reloaded", await page.EvaluateAsync<string>("() => window.__samePage"));
+        await browser.ShotAsync("run-parent");
+        browser.AssertNoErrors("back and forward between a parent and its child run");
     }
 
     [Fact]
@@ -277,6 +346,14 @@ public sealed partial class ConsoleJourneyTests(ConsoleFixture app)
         page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = name, Exact = true });
 
     private static ILocator Step(IPage page, string id) => page.Locator($"li.node[data-step='{id}']");
+
+    private static ILocator Heading(IPage page) => page.GetByRole(AriaRole.Heading, new() { Level = 1 });
+
+    // The page's events of a step (the event list names the step and attempt: "team #1").
+    private static ILocator EventOf(IPage page, string step) =>
+        page.Locator(".event-list .event-step", new() { HasTextRegex = new Regex($"^{Regex.Escape(step)}( #\\d+)?$") });
+
+    private static Regex RunUrl(string runId) => new($"/runs/{Regex.Escape(Uri.EscapeDataString(runId))}$");
 
     private static ILocator RunStatus(IPage page) => page.Locator("header.run-head .status");
 
