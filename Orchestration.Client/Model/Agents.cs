@@ -17,6 +17,12 @@ public sealed record AgentRegistration
     /// <summary>The bus topic the agent consumes; the service defaults it to <c>agent.&lt;id&gt;</c>.</summary>
     public string? Topic { get; init; }
 
+    /// <summary>
+    /// The bus name (<c>from</c>) its TASK_RESULTs come from; the service defaults it to the agent id. An outside agent
+    /// sends the name its signing key is bound to (e.g. <c>outside.my-agent</c>, docs/RUNBOOK.md "Signing identities").
+    /// </summary>
+    public string? Sender { get; init; }
+
     /// <summary>Free-form string metadata.</summary>
     public IReadOnlyDictionary<string, string>? Metadata { get; init; }
 
@@ -41,6 +47,9 @@ public sealed record AgentInfo
 
     /// <summary>The bus topic it consumes.</summary>
     public string Topic { get; init; } = "";
+
+    /// <summary>The bus name whose TASK_RESULTs may complete its attempts.</summary>
+    public string Sender { get; init; } = "";
 
     /// <summary>Free-form metadata (the gateway's hosted agents say <c>host</c> and <c>kind</c>).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();

@@ -17,6 +17,7 @@ public sealed class AgentsAndWorkflowsTests(ServicesFixture services)
         var registered = await Client.RegisterAgentAsync(new AgentRegistration
         {
             Id = id, Name = "Client test", Capabilities = ["client-test"], Metadata = new Dictionary<string, string> { ["kind"] = "test" },
+            Sender = $"outside.{id}",
         }, Ct);
         var beat = await Client.HeartbeatAsync(id, AgentStatuses.Busy, Ct);
         var listed = await Client.ListAgentsAsync(capability: "client-test", cancellationToken: Ct);
@@ -24,6 +25,7 @@ public sealed class AgentsAndWorkflowsTests(ServicesFixture services)
         var deleted = await Client.DeleteAgentAsync(id, Ct);
 
         Assert.Equal($"agent.{id}", registered.Topic);
+        Assert.Equal($"outside.{id}", registered.Sender);
         Assert.Equal(AgentStatuses.Active, registered.Status);
         Assert.True(beat);
         Assert.Equal(id, Assert.Single(listed).Id);

@@ -13,9 +13,10 @@ namespace Orchestration.Api.Tests.Chaos;
 /// <summary>
 /// The chaos tier: real redis-server (append-only file on, as the AppHost runs it) and the built service as OS
 /// processes, outside agents on the bus, and a fault injected while runs are in flight — Redis killed and
-/// restarted, paused (<c>CLIENT PAUSE</c>), blocked (<c>DEBUG SLEEP</c>), a service replica killed with -9. Each
+/// restarted, paused (<c>CLIENT PAUSE</c>), blocked (<c>DEBUG SLEEP</c>), a service replica killed with -9, an outside
+/// agent's process (tests/OutsideAgent) killed with -9 while it holds tasks. Each
 /// asserts the promise of docs/RELIABILITY.md: every run finishes and succeeds, no step attempt is delivered
-/// twice, none is lost. The load is <c>CHAOS_RUNS</c> runs of three steps (CI: 12; locally e.g.
+/// twice (but the tasks a killed agent held, to its next instance) nor applied twice, none is lost. The load is <c>CHAOS_RUNS</c> runs of three steps (CI: 12; locally e.g.
 /// <c>CHAOS_RUNS=200 ./scripts/test --filter "FullyQualifiedName~Chaos"</c>). Each test appends its outcome row
 /// to <c>artifacts/chaos/results.md</c> (the table in docs/RELIABILITY.md comes from there).
 /// </summary>
@@ -140,6 +141,154 @@ public sealed class ChaosTests : IAsyncLifetime
         Assert.Equal(0, repeatedAttemptNumbers);
     }
 
+    [Fact]
+    public async Task An_outside_agent_process_killed_holding_tasks_its_next_instance_reclaims_them_and_every_run_succeeds()
+    {
+        // The new instance's consumer reclaims the dead one's pending tasks after 2 s idle, long before the 30 s attempt timeout.
+        await OutsideAgentKilledAsync("outside agent process killed (-9) holding tasks, new instance reclaims them", TimeSpan.FromSeconds(2), stepTimeoutMs: 30_000, reclaimed: true);
+    }
+
+    [Fact]
+    public async Task An_outside_agent_process_killed_holding_tasks_whose_attempts_time_out_first_every_run_succeeds_on_a_retry()
+    {
+        // The claim idle time (60 s) is longer than the attempt timeout (4 s): the orchestrator retries first.
+        await OutsideAgentKilledAsync("outside agent process killed (-9) holding tasks, attempts time out first", TimeSpan.FromSeconds(60), stepTimeoutMs: 4_000, reclaimed: false);
+    }
+
+    /// <summary>
+    /// The service as a process, trusting the outside agents' key for senders <c>outside.*</c> as the AppHost does, and
+    /// tests/OutsideAgent as its own OS process with that key and an agent-role API key. The first instance answers a
+    /// third of the step attempts of <see cref="RunCount"/> three-step runs and then holds every task it takes; once it
+    /// holds some it is killed with -9 and a new instance (a new process, so a new consumer in the same group) starts.
+    /// Its ledger file (one line per received, held and answered task) gives the counts.
+    /// </summary>
+    private async Task OutsideAgentKilledAsync(string fault, TimeSpan claimIdleTime, long stepTimeoutMs, bool reclaimed)
+    {
+        const string AgentId = "chaos-outside", BusName = "outside.chaos-outside", Capability = "outside-work";
+        const string AgentKeySecret = "outside-agents-signing-secret-0123456789abcdef", AgentApiKey = "outside-agent-api-key-0123456789";
+        var (service, api) = await StartServiceAsync(new Dictionary<string, string?>
+        {
+            ["Bus:ServiceName"] = "Orchestration.Api",
+            ["Bus:Signing:Keys:0:Senders"] = "Orchestration.Api",
+            ["Bus:Signing:Keys:1:Id"] = "outside-agents",
+            ["Bus:Signing:Keys:1:Secret"] = AgentKeySecret,
+            ["Bus:Signing:Keys:1:Senders"] = "outside.*",
+            ["Bus:Signing:Keys:1:State"] = "verify-only",
+            ["Auth:ApiKeys:outside-agent"] = AgentApiKey,
+            ["Auth:Roles:outside-agent"] = "agent",
+        });
+        var agentSettings = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:redis"] = _redis.ConnectionString,
+            ["Bus:ServiceName"] = BusName,
+            ["Bus:Signing:Keys:0:Id"] = "outside-agents",
+            ["Bus:Signing:Keys:0:Secret"] = AgentKeySecret,
+            ["Bus:Signing:Keys:0:Senders"] = "outside.*",
+            ["Bus:Signing:Keys:1:Id"] = TestSecrets.SigningKeyId,
+            ["Bus:Signing:Keys:1:Secret"] = TestSecrets.SigningSecret,
+            ["Bus:Signing:Keys:1:Senders"] = "Orchestration.Api",
+            ["Bus:Signing:Keys:1:State"] = "verify-only",
+            ["Bus:Subscription:ClaimIdleTime"] = claimIdleTime.ToString("c", CultureInfo.InvariantCulture),
+            ["Clients:orchestration-api:BaseAddress"] = service.BaseAddress.ToString(),
+            ["Clients:orchestration-api:ApiKey"] = AgentApiKey,
+            ["Agent:Id"] = AgentId,
+            ["Agent:Capabilities:0"] = Capability,
+            ["Agent:WorkTime"] = "00:00:00.100",
+            ["Agent:HeartbeatInterval"] = "00:00:02",
+        };
+        using var ledger = new OutsideAgentLedger();
+        var total = RunCount * StepIds.Length;
+        var answerLimit = total / 3;
+        var first = await OutsideAgentProcess.StartAsync(
+            new Dictionary<string, string?>(agentSettings) { ["Agent:AnswerLimit"] = answerLimit.ToString(CultureInfo.InvariantCulture) }, ledger);
+        _owned.Add(first);
+
+        await api.PutWorkflowAsync(Wf.Of("chaos-outside", [.. StepIds.Select(s => Wf.Step(s, capability: Capability, timeoutMs: stepTimeoutMs, backoffMs: 200))]), Ct);
+        var started = DateTimeOffset.UtcNow;
+        var runIds = await Task.WhenAll(Enumerable.Range(0, RunCount).Select(i => api.StartRunAsync("chaos-outside", new { i }, cancellationToken: Ct)));
+
+        await Eventually.TrueAsync(() =>
+            {
+                var entries = ledger.Read();
+                return entries.Count(e => e.What == "answered") == answerLimit && entries.Any(e => e.What == "held");
+            }, TimeSpan.FromMinutes(2), $"the first agent instance answers {answerLimit} tasks and then holds some\n--- agent output ---\n{first.Output}");
+        await first.KillAsync();
+        var held = ledger.Read().Where(e => e.What == "held" && e.Pid == first.ProcessId).Select(e => e.Key).ToHashSet(StringComparer.Ordinal);
+        var second = await OutsideAgentProcess.StartAsync(agentSettings, ledger);
+        _owned.Add(second);
+
+        var runs = (await Eventually.ValueAsync(
+            async () => await Task.WhenAll(runIds.Select(id => GetRunOrNullAsync(api, id))),
+            all => all.All(r => r is { } run && IsTerminal(run)),
+            TimeSpan.FromMinutes(2), $"every run ends after: {fault}\n--- new agent output ---\n{second.Output}", TimeSpan.FromMilliseconds(250)))
+            .Select(r => r!.Value).ToList();
+        var elapsed = DateTimeOffset.UtcNow - started;
+
+        var ledgerEntries = ledger.Read();
+        var received = ledgerEntries.Where(e => e.What == "received").GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var answered = ledgerEntries.Where(e => e.What == "answered").GroupBy(e => e.Key).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var steps = runs.SelectMany(r => StepIds.Select(s => (Run: r.GetProperty("runId").GetString()!, Step: Step(r, s)))).ToList();
+        var notSucceeded = runs.Where(r => Status(r) != "SUCCEEDED").Select(r => $"{r.GetProperty("runId").GetString()} {Status(r)}").ToList();
+        var stepsWithoutOutput = steps.Where(s => s.Step.GetProperty("status").GetString() != "SUCCEEDED" || Value(s.Step, "output") is null)
+            .Select(s => $"{s.Run}/{s.Step.GetProperty("id").GetString()}").ToList();
+        // The attempt whose answer completed each step (its output names it), and the process that answered it.
+        var completions = steps.Where(s => Value(s.Step, "output") is not null).Select(s =>
+        {
+            var output = s.Step.GetProperty("output");
+            return (Key: $"{s.Run}/{s.Step.GetProperty("id").GetString()}#{output.GetProperty("attempt").GetInt32()}", Pid: output.GetProperty("pid").GetInt32(), s.Step);
+        }).ToList();
+        var answeredTwice = answered.Where(a => a.Value.Count > 1).Select(a => $"{a.Key}: answered {a.Value.Count} times").ToList();
+        var redeliveredButNotHeld = received.Where(r => r.Value > 1 && !held.Contains(r.Key)).Select(r => $"{r.Key}: {r.Value} deliveries").ToList();
+        var repeatedAttemptNumbers = steps.Count(s =>
+        {
+            var numbers = s.Step.GetProperty("attemptHistory").EnumerateArray().Select(a => a.GetProperty("number").GetInt32()).ToList();
+            return numbers.Count != numbers.Distinct().Count();
+        });
+        var completedTwice = new List<string>();
+        foreach (var runId in runIds)
+        {
+            var events = await api.GetStringAsync($"/api/runs/{runId}/events", Ct);
+            completedTwice.AddRange(StepIds.Where(s => CountOccurrences(events, $"\"type\":\"step_completed\"", $"\"stepId\":\"{s}\"") != 1)
+                .Select(s => $"{runId}/{s}: {CountOccurrences(events, $"\"type\":\"step_completed\"", $"\"stepId\":\"{s}\"")} step_completed events"));
+        }
+
+        var attemptsSent = steps.Sum(s => s.Step.GetProperty("attempts").GetInt32());
+        var retried = steps.Count(s => s.Step.GetProperty("attempts").GetInt32() > 1);
+        Record(fault, $"{RunCount} runs × 3 steps on one outside agent process, killed holding {held.Count} tasks ({retried} steps retried, {held.Count(k => received.GetValueOrDefault(k) > 1)} tasks redelivered to the new process)",
+            RunCount, runs.Count - notSucceeded.Count, stepsWithoutOutput.Count, answeredTwice.Count + completedTwice.Count, elapsed);
+
+        Assert.NotEmpty(held);
+        Assert.Empty(notSucceeded);
+        Assert.Empty(stepsWithoutOutput);
+        Assert.Empty(answeredTwice);            // no attempt answered twice, across both processes
+        Assert.Empty(completedTwice);           // no step completed twice (no result applied twice)
+        Assert.Equal(0, repeatedAttemptNumbers);
+        Assert.Empty(redeliveredButNotHeld);    // only what the dead process held came again
+        // Every step's output is the answer of an attempt the ledger saw answered, by the process it names.
+        Assert.All(completions, c => Assert.True(answered.TryGetValue(c.Key, out var a) && a[0].Pid == c.Pid, $"{c.Key} completed by pid {c.Pid} but the ledger has {(answered.TryGetValue(c.Key, out var x) ? $"pid {x[0].Pid}" : "no answer")}"));
+        // Counts: every attempt the orchestrator sent reached the agent; the answers are one per step plus late ones.
+        Assert.Equal(attemptsSent, received.Count);
+        Assert.Equal(total, completions.Count);
+        Assert.Equal(total, answered.Count(a => completions.Any(c => c.Key == a.Key)));
+        if (reclaimed)
+        {
+            // The new instance took over what the dead one held: the same attempts, answered by it, nothing retried.
+            Assert.All(held, key => Assert.Equal(2, received[key]));
+            Assert.All(held, key => Assert.Equal(second.ProcessId, Assert.Single(answered[key]).Pid));
+            Assert.Equal(0, retried);
+            Assert.Equal(total, attemptsSent);
+        }
+        else
+        {
+            // What the dead process held timed out and was retried as a new attempt; the held attempts were never answered.
+            Assert.All(held, key => Assert.False(answered.ContainsKey(key), $"{key} was answered"));
+            Assert.True(retried >= held.Count, $"{retried} steps retried, {held.Count} attempts held");
+        }
+    }
+
+    private static int CountOccurrences(string events, string type, string stepId) =>
+        events.Split('\n').Count(line => line.Contains(type, StringComparison.Ordinal) && line.Contains(stepId, StringComparison.Ordinal));
+
     /// <summary>
     /// Starts the service (<paramref name="replicas"/> processes), two outside agents sharing a capability, and
     /// <see cref="RunCount"/> runs; injects <paramref name="fault"/> once a third of the step attempts have
@@ -230,9 +379,15 @@ public sealed class ChaosTests : IAsyncLifetime
             }
         }, TimeSpan.FromSeconds(60), "the service notices that Redis is gone");
 
-    private async Task<(ServiceProcess Process, HttpClient Api)> StartServiceAsync()
+    private async Task<(ServiceProcess Process, HttpClient Api)> StartServiceAsync(IDictionary<string, string?>? settings = null)
     {
-        var process = await ServiceProcess.StartAsync(Service, _redis.ConnectionString, IntegrationTest.FastTimings(), cancellationToken: Ct);
+        var all = IntegrationTest.FastTimings();
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var process = await ServiceProcess.StartAsync(Service, _redis.ConnectionString, all, cancellationToken: Ct);
         _owned.Add(process);
         var api = process.CreateAuthorizedClient();
         _owned.Add(new DisposableClient(api));
