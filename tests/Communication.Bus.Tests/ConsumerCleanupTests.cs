@@ -5,6 +5,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Issue 8: consumers of crashed or scaled-in replicas (names are per process) are removed.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ConsumerCleanupTests(RedisFixture redis)
 {
     [Fact]

@@ -4,6 +4,7 @@ using TestSupport;
 
 namespace Communication.Bus.Tests;
 
+[Trait("Category", "Cluster")]
 public class DeadLetterQueueTests(RedisFixture redis)
 {
     [Fact]

@@ -5,6 +5,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Streams, groups and the at-most-once / at-least-once / exactly-once guarantees on a real Redis.</summary>
+[Trait("Category", "Cluster")]
 public class DeliveryTests(RedisFixture redis)
 {
     [Fact]

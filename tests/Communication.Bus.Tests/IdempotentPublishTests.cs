@@ -4,6 +4,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Publishing with a caller-chosen id is idempotent: a resend never becomes a second entry.</summary>
+[Trait("Category", "Cluster")]
 public class IdempotentPublishTests(RedisFixture redis)
 {
     [Fact]

@@ -60,7 +60,7 @@ public class InteropTests(RedisFixture redis)
         });
 
         var (exitCode, output, error) = await RunPythonAsync(
-            "task", "--port", redis.Server.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "task", "--port", ((RedisServer)redis.Server).Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--key-id", "py-key", "--secret", TestBus.Secret1, "--topic", topic,
             "--reply-key-id", "worker-key", "--reply-secret", TestBus.Secret2, "--timeout", "60");
 

@@ -4,6 +4,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Issue 9: a handler can reject a message as permanently invalid.</summary>
+[Trait("Category", "Cluster")]
 public sealed class InvalidPayloadTests(RedisFixture redis)
 {
     [Fact]

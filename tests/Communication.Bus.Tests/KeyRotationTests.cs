@@ -4,6 +4,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Key ring behaviour: multi-signatures, rotation in any order, deprecated / removed / expired keys.</summary>
+[Trait("Category", "Cluster")]
 public class KeyRotationTests(RedisFixture redis)
 {
     private const string OldSecret = TestBus.Secret1;

@@ -5,6 +5,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Issue 8: a consumer loop never dies for good.</summary>
+[Trait("Category", "Cluster")]
 public sealed class LoopResilienceTests(RedisFixture redis)
 {
     [Fact]

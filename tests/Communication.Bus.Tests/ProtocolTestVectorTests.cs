@@ -8,6 +8,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>The test vectors of docs/PROTOCOL.md, read from the document itself.</summary>
+[Trait("Category", "Cluster")]
 public partial class ProtocolTestVectorTests(RedisFixture redis)
 {
     public sealed record Vectors(List<VectorKey> Keys, List<VectorCase> Cases, List<RejectCase> Rejects);

@@ -5,6 +5,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Forged, tampered, expired, stale, replayed, unknown-key, unsigned and invalid entries never reach a handler.</summary>
+[Trait("Category", "Cluster")]
 public class RejectionTests(RedisFixture redis)
 {
     private static OutgoingMessage Message(string topic, int n = 1) =>

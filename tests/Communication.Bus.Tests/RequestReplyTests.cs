@@ -2,6 +2,7 @@ using TestSupport;
 
 namespace Communication.Bus.Tests;
 
+[Trait("Category", "Cluster")]
 public class RequestReplyTests(RedisFixture redis)
 {
     [Fact]

@@ -5,6 +5,7 @@ using TestSupport;
 namespace Communication.Bus.Tests;
 
 /// <summary>Issue 8: trimming never removes an entry a consumer group has not acknowledged.</summary>
+[Trait("Category", "Cluster")]
 public sealed class RetentionTests(RedisFixture redis)
 {
     private static CommunicationBusSettings FastTrim(long cap = 1_000_000)

@@ -8,6 +8,7 @@ namespace Communication.Bus.Tests;
 /// (<c>Bus:Signing:Keys:N:Senders</c>); an authentic message whose <c>from</c> its key may not claim is
 /// dead-lettered <c>sender-not-allowed</c> and never reaches a handler.
 /// </summary>
+[Trait("Category", "Cluster")]
 public class SenderBindingTests(RedisFixture redis)
 {
     private const string SecretA = TestBus.Secret1;

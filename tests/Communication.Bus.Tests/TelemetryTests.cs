@@ -4,6 +4,7 @@ using TestSupport;
 
 namespace Communication.Bus.Tests;
 
+[Trait("Category", "Cluster")]
 public sealed class TelemetryTests(RedisFixture redis) : IDisposable
 {
     private readonly ConcurrentQueue<Activity> _activities = new();
@@ -85,6 +86,7 @@ public sealed class TelemetryTests(RedisFixture redis) : IDisposable
     }
 }
 
+[Trait("Category", "Cluster")]
 public sealed class ReplyMetricsTests(RedisFixture redis)
 {
     [Fact]

@@ -12,7 +12,7 @@ namespace Communication.Bus.Tests;
 /// <summary>One real redis-server for the whole assembly; tests isolate themselves with unique topics.</summary>
 public sealed class RedisFixture : IAsyncLifetime
 {
-    public RedisServer Server { get; private set; } = null!;
+    public ITestRedis Server { get; private set; } = null!;
 
     public ConnectionMultiplexer Connection { get; private set; } = null!;
 
@@ -20,7 +20,7 @@ public sealed class RedisFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Server = await RedisServer.StartAsync();
+        Server = await TestRedis.StartAsync();
         Connection = await ConnectionMultiplexer.ConnectAsync(Server.ConnectionString);
     }
 

@@ -9,7 +9,7 @@ namespace TestSupport;
 /// A real <c>redis-server</c> on loopback and a free port, started for a test fixture and killed
 /// afterwards. Fails fast, with install advice, when redis-server is not on PATH.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class RedisServer : ITestRedis
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
     private readonly string _directory;

@@ -5,6 +5,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>Waiting for a token up to a budget, on a fake clock.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class AcquireAsyncTests(RedisFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

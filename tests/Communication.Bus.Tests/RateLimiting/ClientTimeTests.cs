@@ -5,6 +5,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>The time-passed-in mode, driven by a fake clock.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ClientTimeTests(RedisFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -6,6 +6,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>Many replicas, one bucket: the limit holds across them (the per-replica-memory failure mode).</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ConcurrencyTests(RedisFixture redis)
 {
     [Fact]

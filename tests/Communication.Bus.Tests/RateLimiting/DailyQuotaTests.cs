@@ -5,6 +5,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>The daily quota, counted in the same script as the bucket.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class DailyQuotaTests(RedisFixture redis)
 {
     private const string LosAngeles = "America/Los_Angeles";

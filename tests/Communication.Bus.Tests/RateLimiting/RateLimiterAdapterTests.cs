@@ -13,6 +13,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>The <see cref="RateLimiter"/> adapters, directly and inside ASP.NET Core's rate limiting middleware.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class RateLimiterAdapterTests(RedisFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

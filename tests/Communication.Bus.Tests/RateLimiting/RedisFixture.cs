@@ -9,13 +9,13 @@ namespace Communication.Bus.Tests.RateLimiting;
 /// <summary>One real redis-server and connection shared by the rate-limiting tests (run one class at a time).</summary>
 public sealed class RedisFixture : IAsyncLifetime
 {
-    public RedisServer Server { get; private set; } = null!;
+    public ITestRedis Server { get; private set; } = null!;
 
     public ConnectionMultiplexer Redis { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
-        Server = await RedisServer.StartAsync();
+        Server = await TestRedis.StartAsync();
         Redis = await ConnectionMultiplexer.ConnectAsync(Server.ConnectionString);
     }
 

@@ -9,6 +9,7 @@ namespace Communication.Bus.Tests.RateLimiting;
 
 /// <summary>Registration, configuration binding and start-up validation.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class RegistrationTests(RedisFixture redis)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

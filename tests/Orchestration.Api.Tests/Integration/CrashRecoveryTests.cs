@@ -18,14 +18,14 @@ public sealed class CrashRecoveryTests : IAsyncLifetime
 {
     private const string Service = "Orchestration.Api";
     private readonly List<IAsyncDisposable> _owned = [];
-    private RedisServer _redis = null!;
+    private ITestRedis _redis = null!;
     private ConnectionMultiplexer _redisClient = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        _redis = await TestRedis.StartAsync();
         _redisClient = await ConnectionMultiplexer.ConnectAsync(_redis.ConnectionString);
     }
 

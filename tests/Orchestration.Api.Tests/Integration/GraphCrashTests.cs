@@ -17,11 +17,11 @@ public sealed class GraphCrashTests : IAsyncLifetime
 {
     private const string Service = "Orchestration.Api";
     private readonly List<IAsyncDisposable> _owned = [];
-    private RedisServer _redis = null!;
+    private ITestRedis _redis = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync() => _redis = await RedisServer.StartAsync();
+    public async ValueTask InitializeAsync() => _redis = await TestRedis.StartAsync();
 
     public async ValueTask DisposeAsync()
     {

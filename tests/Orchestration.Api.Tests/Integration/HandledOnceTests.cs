@@ -72,10 +72,10 @@ public sealed class HandledOnceTests : IntegrationTest
 
     private async Task DeleteKeysAsync(params string[] patterns)
     {
-        var server = RedisClient.GetServers()[0];
+        // Every primary: one server, or each master of the cluster tier.
         foreach (var pattern in patterns)
         {
-            foreach (var key in server.Keys(pattern: pattern))
+            foreach (var key in RedisClient.GetServers().Where(s => !s.IsReplica).SelectMany(s => s.Keys(pattern: pattern)))
             {
                 await RedisClient.GetDatabase().KeyDeleteAsync(key);
             }

@@ -21,7 +21,7 @@ public abstract class IntegrationTest : IAsyncLifetime
 
     private readonly List<FakeAgent> _agents = [];
 
-    protected RedisServer Redis { get; private set; } = null!;
+    protected ITestRedis Redis { get; private set; } = null!;
 
     protected ConnectionMultiplexer RedisClient { get; private set; } = null!;
 
@@ -33,7 +33,7 @@ public abstract class IntegrationTest : IAsyncLifetime
 
     public virtual async ValueTask InitializeAsync()
     {
-        Redis = await RedisServer.StartAsync();
+        Redis = await TestRedis.StartAsync();
         RedisClient = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
         Factory = new ServiceFactory<Program>(Redis.ConnectionString, FastTimings());
         Api = Factory.CreateAuthorizedClient();
