@@ -7,6 +7,7 @@ using static Orchestration.Api.Tests.Integration.OrchestrationClient;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary>Cancelling a run: it ends CANCELLED, late answers change nothing, completed steps are compensated.</summary>
+[Trait("Category", "Cluster")]
 public sealed class CancelTests : IntegrationTest
 {
     private async Task<(HttpStatusCode Status, JsonElement Body)> CancelAsync(string runId)

@@ -9,6 +9,7 @@ using static Orchestration.Api.Tests.Integration.OrchestrationClient;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary><c>workflow</c> steps against real Redis and the bus: a child run's output, failure, cancel and depth.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ChildWorkflowTests : IntegrationTest
 {
     private static JsonObject ChildStep(string id, string workflow, object? input = null, string onFail = "RETRY", int maxAttempts = 3)

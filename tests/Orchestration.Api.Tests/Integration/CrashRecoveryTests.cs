@@ -14,6 +14,7 @@ public sealed class ServiceProcesses;
 /// started on the same Redis: the run state, its timers and the results waiting on the bus survive.
 /// </summary>
 [Collection(nameof(ServiceProcesses))]
+[Trait("Category", "Cluster")]
 public sealed class CrashRecoveryTests : IAsyncLifetime
 {
     private const string Service = "Orchestration.Api";

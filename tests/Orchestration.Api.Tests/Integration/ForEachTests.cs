@@ -4,6 +4,7 @@ using static Orchestration.Api.Tests.Integration.OrchestrationClient;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary>A forEach step over the real bus: one task per element, ordered outputs, items in the run view.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ForEachTests : IntegrationTest
 {
     [Fact]

@@ -13,6 +13,7 @@ namespace Orchestration.Api.Tests.Integration;
 /// attempt is sent twice, and a waiting run resumes when its signal reaches any replica.
 /// </summary>
 [Collection(nameof(ServiceProcesses))]
+[Trait("Category", "Cluster")]
 public sealed class GraphCrashTests : IAsyncLifetime
 {
     private const string Service = "Orchestration.Api";

@@ -10,6 +10,7 @@ namespace Orchestration.Api.Tests.Integration;
 /// execute a handled TASK again (by deleting or pre-setting the replay-protection keys and re-appending a signed copy),
 /// but the orchestrator's attempt state decides whether a result counts, so the run does not change.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class HandledOnceTests : IntegrationTest
 {
     [Fact]

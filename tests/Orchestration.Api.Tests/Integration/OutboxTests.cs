@@ -9,6 +9,7 @@ namespace Orchestration.Api.Tests.Integration;
 /// stream is swapped for a string, so the send fails after the commit; the task waits in the run's outbox and the
 /// run's wakeup resends it once the stream is back, with the same message id.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class OutboxTests : IntegrationTest
 {
     private const string Stream = "bus:{agent.second}";

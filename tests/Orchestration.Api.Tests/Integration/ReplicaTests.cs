@@ -7,6 +7,7 @@ using static Orchestration.Api.Tests.Integration.OrchestrationClient;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary>Two replicas of the service on one Redis, sharing the results topic, the timers and the runs.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ReplicaTests : IntegrationTest
 {
     private const int Runs = 30;

@@ -5,6 +5,7 @@ using System.Text.Json;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary><c>GET /api/runs/{id}/events</c>: Server-Sent Events, the history then live events, each with an id.</summary>
+[Trait("Category", "Cluster")]
 public sealed class RunEventStreamTests : IntegrationTest
 {
     private sealed record SseEvent(string? Id, string? Type, string Data)

@@ -4,6 +4,7 @@ using System.Text.Json;
 namespace Orchestration.Api.Tests.Integration;
 
 /// <summary>The workflows shipped with the service are stored at start-up, on an empty Redis.</summary>
+[Trait("Category", "Cluster")]
 public sealed class ShippedWorkflowTests : IntegrationTest
 {
     [Fact]
