@@ -43,7 +43,9 @@ public sealed class HostedAgent(string id, HostedAgentDefinition definition, str
             Model = Definition.Model,
             Route = Definition.Route,
             Tools = Definition.Tools.Count > 0 ? Definition.Tools : null,
-            Schema = Definition.OutputSchema is { Length: > 0 } schema ? JsonDocument.Parse(schema).RootElement.Clone() : null,
+            // The task's own schema (a debate judge's scores) wins over the agent's configured one.
+            Schema = task.OutputSchema is { ValueKind: JsonValueKind.Object } wanted ? wanted
+                : Definition.OutputSchema is { Length: > 0 } schema ? JsonDocument.Parse(schema).RootElement.Clone() : null,
         };
 
         using var deadline = time.StartDeadline(remaining, cancellationToken);

@@ -49,6 +49,12 @@ public sealed record AgentTask
 
     /// <summary>Unix milliseconds after which the orchestrator no longer waits for the result.</summary>
     public long DeadlineUnixMs { get; init; }
+
+    /// <summary>
+    /// A JSON Schema the answer's output should match (e.g. a debate judge's scores), or absent. An agent that
+    /// cannot honour it may answer as usual; the orchestrator then reads what it can.
+    /// </summary>
+    public JsonElement? OutputSchema { get; init; }
 }
 
 /// <summary>The payload of a <c>TASK_RESULT</c> message: the outcome of an <see cref="AgentTask"/>.</summary>

@@ -13,7 +13,7 @@ namespace Orchestration.Api.Engine;
 /// Steps form a graph (see <see cref="WorkflowGraph"/>): after every input the reducer starts each
 /// pending step whose dependencies are done, up to the workflow's <c>maxParallelism</c>.
 /// </summary>
-public sealed class RunReducer
+public sealed partial class RunReducer
 {
     /// <summary>When no agent can take a step, the next attempt waits at least this long.</summary>
     public static readonly TimeSpan NoAgentRetryDelay = TimeSpan.FromSeconds(1);
@@ -378,6 +378,10 @@ public sealed class RunReducer
                 {
                     StartForEach(i);
                 }
+                else if (definition.Type == StepType.Debate)
+                {
+                    StartDebate(i);
+                }
                 else
                 {
                     Dispatch(new Unit(i), attempt: 1);
@@ -452,20 +456,7 @@ public sealed class RunReducer
         step.StartedAt ??= _now;
         if (error is not null)
         {
-            step.Error = error;
-            step.EndedAt = _now;
-            if (definition.OnFail == OnFail.Skip)
-            {
-                step.Status = StepStatus.Skipped;
-                step.SkipReason = "failed";
-                Emit(RunEventTypes.StepSkipped, step.Id, data: new { reason = "failed", error });
-                return;
-            }
-
-            step.Status = StepStatus.Failed;
-            Emit(RunEventTypes.StepFailed, step.Id, data: new { error, retryable = false });
-            _run.FailedStep = step.Id;
-            Abort(RunStatus.Failed, $"Step '{step.Id}' failed: {error}");
+            FailWholeStep(index, error);
             return;
         }
 
@@ -474,6 +465,41 @@ public sealed class RunReducer
         step.Items = Enumerable.Range(0, count).Select(k => new ItemState { Index = k }).ToList();
         Emit(RunEventTypes.StepStarted, step.Id, data: new { items = count, maxConcurrency = definition.ForEach.MaxConcurrency });
         AdvanceItems(index);
+    }
+
+    /// <summary>A step that fails as a whole, outside any attempt: follows its onFail (SKIP, or the run fails).</summary>
+    private void FailWholeStep(int index, string error)
+    {
+        var step = _run.Steps[index];
+        error = BoundError(error);
+        _run.StoredBytes += 2L * error.Length;
+        step.Error = error;
+        step.EndedAt = _now;
+        if (Workflow.Steps[index].OnFail == OnFail.Skip)
+        {
+            step.Status = StepStatus.Skipped;
+            step.SkipReason = "failed";
+            Emit(RunEventTypes.StepSkipped, step.Id, data: new { reason = "failed", error });
+            return;
+        }
+
+        step.Status = StepStatus.Failed;
+        Emit(RunEventTypes.StepFailed, step.Id, data: new { error, retryable = false });
+        _run.FailedStep = step.Id;
+        Abort(RunStatus.Failed, $"Step '{step.Id}' failed: {error}");
+    }
+
+    /// <summary>After one of a step's items ended: the forEach or debate moves on.</summary>
+    private void AdvanceUnits(int index)
+    {
+        if (Workflow.Steps[index].Type == StepType.Debate)
+        {
+            AdvanceDebate(index);
+        }
+        else
+        {
+            AdvanceItems(index);
+        }
     }
 
     /// <summary>Starts pending items up to the step's maxConcurrency; completes the step when every item is done.</summary>
@@ -523,30 +549,45 @@ public sealed class RunReducer
         }
 
         var messageId = DeterministicGuid.Create($"{_run.RunId}/{_run.Nonce}/step/{unitId}/{attempt}").ToString();
-        var agent = ChooseAgent(definition, unitId, attempt);
+        var seat = SeatOf(unit);
+        var (agentId, capability) = seat is null ? (definition.Agent, definition.Capability) : (seat.Agent, seat.Capability);
+        var agent = ChooseAgent(agentId, capability, unitId, attempt);
         work.Current = new AttemptState { Number = attempt, MessageId = messageId, AgentId = agent?.Id, Sender = agent?.Sender ?? agent?.Id, StartedAt = _now };
         Touch(unit);
 
         if (agent is null)
         {
             _transition.NoAgent = true;
-            var wanted = definition.Agent is { Length: > 0 } id ? $"agent '{id}'" : $"an agent with capability '{definition.Capability}'";
+            var wanted = agentId is { Length: > 0 } id ? $"agent '{id}'" : $"an agent with capability '{capability}'";
             FailAttempt(unit, $"No active {wanted} is registered.", retryable: true, minimumDelay: NoAgentRetryDelay);
             return;
         }
 
-        var outputs = Outputs();
-        if (unit.IsItem)
+        JsonElement input;
+        string renderError;
+        if (seat is not null)
         {
-            outputs[StepTemplates.ItemKey] = ItemsOf(unit.Step)[unit.Item];
-            outputs[StepTemplates.ItemIndexKey] = JsonSerializer.SerializeToElement(unit.Item);
+            if (!TryDebateInput(unit, out input, out renderError))
+            {
+                FailAttempt(unit, renderError, retryable: false);
+                return;
+            }
         }
-
-        var fallback = unit.IsItem ? ItemsOf(unit.Step)[unit.Item] : DefaultInput(unit.Step);
-        if (!TryRender(definition.Input, fallback, outputs, out var input, out var renderError))
+        else
         {
-            FailAttempt(unit, renderError, retryable: false);
-            return;
+            var outputs = Outputs();
+            if (unit.IsItem)
+            {
+                outputs[StepTemplates.ItemKey] = ItemsOf(unit.Step)[unit.Item];
+                outputs[StepTemplates.ItemIndexKey] = JsonSerializer.SerializeToElement(unit.Item);
+            }
+
+            var fallback = unit.IsItem ? ItemsOf(unit.Step)[unit.Item] : DefaultInput(unit.Step);
+            if (!TryRender(definition.Input, fallback, outputs, out input, out renderError))
+            {
+                FailAttempt(unit, renderError, retryable: false);
+                return;
+            }
         }
 
         var deadline = _now.AddMilliseconds(definition.TimeoutMs);
@@ -560,9 +601,10 @@ public sealed class RunReducer
             Attempt = attempt,
             Kind = AgentTaskKind.Step,
             AgentId = agent.Id,
-            Capability = definition.Capability,
+            Capability = capability,
             Input = input,
             DeadlineUnixMs = deadline.ToUnixTimeMilliseconds(),
+            OutputSchema = seat is not null && _run.Steps[unit.Step].Items![unit.Item].Role == DebateRoles.Judge ? JudgeSchema(definition.Debate!) : null,
         }));
     }
 
@@ -638,7 +680,7 @@ public sealed class RunReducer
         Touch(unit);
         _transition.Outputs.Add(UnitId(unit));
         Emit(RunEventTypes.StepCompleted, UnitId(unit), attempt, eventData);
-        AdvanceItems(unit.Step);
+        AdvanceUnits(unit.Step);
     }
 
     private void Succeed(int index, JsonElement? output, AgentWorkMetadata? metadata, int? attempt, object eventData)
@@ -691,7 +733,7 @@ public sealed class RunReducer
                 Emit(RunEventTypes.StepSkipped, unitId, attempt.Number, new { reason = "failed", error });
                 if (unit.IsItem)
                 {
-                    AdvanceItems(unit.Step);
+                    AdvanceUnits(unit.Step);
                 }
                 else
                 {
@@ -910,15 +952,15 @@ public sealed class RunReducer
         LatencyMs = Math.Max(0, metadata.LatencyMs),
     };
 
-    private AgentCandidate? ChooseAgent(StepDefinition definition, string unitId, int attempt)
+    private AgentCandidate? ChooseAgent(string? agentId, string? capability, string unitId, int attempt)
     {
-        if (!string.IsNullOrEmpty(definition.Agent))
+        if (!string.IsNullOrEmpty(agentId))
         {
-            return _agents.FirstOrDefault(a => a.Id == definition.Agent);
+            return _agents.FirstOrDefault(a => a.Id == agentId);
         }
 
         var candidates = _agents
-            .Where(a => a.Capabilities.Contains(definition.Capability!, StringComparer.Ordinal))
+            .Where(a => a.Capabilities.Contains(capability!, StringComparer.Ordinal))
             .OrderBy(a => a.Id, StringComparer.Ordinal)
             .ToList();
         if (candidates.Count == 0)

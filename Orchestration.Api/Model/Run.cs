@@ -231,6 +231,15 @@ public sealed record ItemState : IWorkState
 {
     public required int Index { get; init; }
 
+    /// <summary>For a debate step: the round (from 1) this turn belongs to.</summary>
+    public int? Round { get; init; }
+
+    /// <summary>For a debate step: the participant's label, or null for the judge's turn.</summary>
+    public string? Participant { get; init; }
+
+    /// <summary>For a debate step: <c>propose</c>, <c>revise</c> or <c>judge</c>.</summary>
+    public string? Role { get; init; }
+
     public StepStatus Status { get; set; } = StepStatus.Pending;
 
     public int Attempts { get; set; }

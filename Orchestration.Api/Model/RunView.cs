@@ -46,7 +46,7 @@ public sealed record RunView(
         run.Steps.Select((s, i) => new StepView(s.Id, Dependencies(run, i), s.Status, s.SkipReason, s.WaitingFor, s.Attempts, s.Current?.AgentId, s.StartedAt, s.EndedAt, s.Output, s.Error, s.Metadata,
             History(attempts, s.Id, s.Current),
             s.Items?.Select(item => new ItemView(item.Index, item.Status, item.Attempts, item.Current?.AgentId, item.EndedAt, item.Output, item.Error,
-                History(attempts, RunState.ItemId(s.Id, item.Index), item.Current), item.Current?.ChildRunId)).ToList(), s.Current?.ChildRunId)).ToList(),
+                History(attempts, RunState.ItemId(s.Id, item.Index), item.Current), item.Current?.ChildRunId, item.Round, item.Participant, item.Role)).ToList(), s.Current?.ChildRunId)).ToList(),
         run.Parent,
         run.Depth,
         run.Undone);
@@ -89,7 +89,10 @@ public sealed record ItemView(
     JsonElement? Output,
     string? Error,
     IReadOnlyList<AttemptView> AttemptHistory,
-    string? ChildRunId = null);
+    string? ChildRunId = null,
+    int? Round = null,
+    string? Participant = null,
+    string? Role = null);
 
 /// <summary>One attempt; <c>childRunId</c> is set for the attempts of <c>workflow</c> steps.</summary>
 public sealed record AttemptView(int Number, string? AgentId, DateTimeOffset StartedAt, DateTimeOffset? EndedAt, string? Error, string? ChildRunId = null);

@@ -51,6 +51,9 @@ public sealed record StepDefinition
     /// <summary>For <c>workflow</c> steps: the child's definition version (absent: the newest when the child starts).</summary>
     public int? WorkflowVersion { get; init; }
 
+    /// <summary>For <c>debate</c> steps: who debates, for how many rounds, and who judges.</summary>
+    public DebateDefinition? Debate { get; init; }
+
     /// <summary>A registered agent's id; or leave it empty and name a <see cref="Capability"/>.</summary>
     public string? Agent { get; init; }
 
@@ -88,6 +91,9 @@ public enum StepType
 
     [JsonStringEnumMemberName("workflow")]
     Workflow,
+
+    [JsonStringEnumMemberName("debate")]
+    Debate,
 }
 
 [JsonConverter(typeof(JsonStringEnumConverter<OnFail>))]
@@ -135,6 +141,39 @@ public sealed record ForEachDefinition
 
     /// <summary>At most this many items run at once (0 = all at once).</summary>
     public int MaxConcurrency { get; init; }
+}
+
+/// <summary>
+/// A multi-agent debate: in round 1 every participant proposes, in each later round every participant reads the
+/// others' proposals, critiques them and revises its own; from round 2 on, the judge scores the proposals against
+/// the criteria after each round and decides, ending early when it finds consensus (always after the last round).
+/// </summary>
+public sealed record DebateDefinition
+{
+    /// <summary>Two to eight seats; each names an agent or a capability.</summary>
+    public IReadOnlyList<DebateSeat> Participants { get; init; } = [];
+
+    /// <summary>Rounds of proposing and revising (1–5).</summary>
+    public int Rounds { get; init; } = 2;
+
+    /// <summary>The agent (or capability) that scores and decides.</summary>
+    public DebateSeat? Judge { get; init; }
+
+    /// <summary>What the judge scores against (up to ten short phrases).</summary>
+    public IReadOnlyList<string> Criteria { get; init; } = [];
+}
+
+/// <summary>A seat at a debate: an agent, or any agent with a capability; <see cref="Name"/> labels it in the transcript.</summary>
+public sealed record DebateSeat
+{
+    public string? Name { get; init; }
+
+    public string? Agent { get; init; }
+
+    public string? Capability { get; init; }
+
+    [JsonIgnore]
+    public string Label => Name ?? Agent ?? Capability ?? "";
 }
 
 public sealed record CompensationDefinition

@@ -128,6 +128,90 @@ public static partial class WorkflowValidator
         return errors.ToDictionary();
     }
 
+    public const int MaxDebateParticipants = 8;
+    public const int MaxDebateRounds = 5;
+
+    private static void ValidateDebate(DebateDefinition? debate, string path, Errors errors)
+    {
+        if (debate is null)
+        {
+            errors.Add(path, "A debate step needs 'debate': participants (2-8), rounds (1-5) and a judge.");
+            return;
+        }
+
+        if (debate.Participants is not { Count: >= 2 and <= MaxDebateParticipants })
+        {
+            errors.Add($"{path}.participants", $"Between 2 and {MaxDebateParticipants} participants, each an agent or a capability.");
+        }
+
+        var labels = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < (debate.Participants?.Count ?? 0); i++)
+        {
+            var seat = debate.Participants![i];
+            if (seat is null)
+            {
+                errors.Add($"{path}.participants[{i}]", "A participant: { \"agent\": … } or { \"capability\": … }, with an optional \"name\".");
+                continue;
+            }
+
+            ValidateSeat(seat, $"{path}.participants[{i}]", errors);
+            if (seat.Label.Length > 0 && !labels.Add(seat.Label))
+            {
+                errors.Add($"{path}.participants[{i}].name", $"Another participant is also called '{seat.Label}'; give each a distinct 'name'.");
+            }
+        }
+
+        if (debate.Rounds is < 1 or > MaxDebateRounds)
+        {
+            errors.Add($"{path}.rounds", $"Between 1 and {MaxDebateRounds}.");
+        }
+
+        if (debate.Judge is null)
+        {
+            errors.Add($"{path}.judge", "The agent or capability that scores the proposals and decides.");
+        }
+        else
+        {
+            ValidateSeat(debate.Judge, $"{path}.judge", errors);
+        }
+
+        if (debate.Criteria is { Count: > 10 })
+        {
+            errors.Add($"{path}.criteria", "At most 10 criteria.");
+        }
+
+        for (var i = 0; i < (debate.Criteria?.Count ?? 0); i++)
+        {
+            if (debate.Criteria![i] is not { Length: >= 1 and <= 200 })
+            {
+                errors.Add($"{path}.criteria[{i}]", "A criterion of 1-200 characters.");
+            }
+        }
+    }
+
+    private static void ValidateSeat(DebateSeat seat, string path, Errors errors)
+    {
+        var hasAgent = !string.IsNullOrWhiteSpace(seat.Agent);
+        var hasCapability = !string.IsNullOrWhiteSpace(seat.Capability);
+        if (hasAgent == hasCapability)
+        {
+            errors.Add($"{path}.agent", "Set exactly one of 'agent' or 'capability'.");
+        }
+        else if (hasAgent && !AgentValidator.AgentId().IsMatch(seat.Agent!))
+        {
+            errors.Add($"{path}.agent", "An agent id as the registry accepts it: 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+        else if (hasCapability && !AgentValidator.Capability().IsMatch(seat.Capability!))
+        {
+            errors.Add($"{path}.capability", "A capability as the registry accepts it: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.");
+        }
+
+        if (seat.Name is not null && !StepId().IsMatch(seat.Name))
+        {
+            errors.Add($"{path}.name", "Use 1-64 letters, digits, '_' or '-'.");
+        }
+    }
+
     private static void ValidateStep(StepDefinition step, string path, WorkflowDefinition workflow, HashSet<string> earlier, int maxStepInputBytes, Errors errors)
     {
         if (!StepId().IsMatch(step.Id))
@@ -170,6 +254,15 @@ public static partial class WorkflowValidator
                 errors.Add($"{path}.workflowVersion", "A version number, from 1 (absent: the newest when the child starts).");
             }
         }
+        else if (step.Type == StepType.Debate)
+        {
+            if (hasAgent || hasCapability)
+            {
+                errors.Add($"{path}.type", "A debate step's agents are its participants and judge: it takes no 'agent' or 'capability'.");
+            }
+
+            ValidateDebate(step.Debate, $"{path}.debate", errors);
+        }
         else if (hasAgent == hasCapability)
         {
             errors.Add($"{path}.agent", "Set exactly one of 'agent' or 'capability'.");
@@ -186,6 +279,16 @@ public static partial class WorkflowValidator
         if (step.Type != StepType.Approval && step.Signal is not null)
         {
             errors.Add($"{path}.signal", "Only approval steps wait for a signal.");
+        }
+
+        if (step.Type != StepType.Debate && step.Debate is not null)
+        {
+            errors.Add($"{path}.debate", "Only steps of type 'debate' hold a debate; set \"type\": \"debate\".");
+        }
+
+        if (step.Type == StepType.Debate && step.ForEach is not null)
+        {
+            errors.Add($"{path}.forEach", "A debate step cannot run forEach.");
         }
 
         if (step.Type != StepType.Workflow && (step.Workflow is not null || step.WorkflowVersion is not null))

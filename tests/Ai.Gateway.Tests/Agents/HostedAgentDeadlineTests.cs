@@ -76,4 +76,20 @@ public sealed class HostedAgentDeadlineTests(RedisFixture redis) : IAsyncLifetim
 
         Assert.True(result.Ok, result.Error);
     }
+
+    [Fact]
+    public async Task A_tasks_output_schema_is_asked_of_the_model_and_the_answer_parsed()
+    {
+        // A debate judge's task carries the shape of its verdict; the agent's own definition has no schema.
+        var schema = JsonDocument.Parse("""{"type":"object","required":["decision","consensus"],"properties":{"decision":{"type":"string"},"consensus":{"type":"boolean"}}}""").RootElement;
+        _gemini.EnqueueFor(_gateway.Id("main"), GeminiReplies.Text("""{"decision":"Ship the engineer's design.","consensus":true}"""));
+
+        var result = await Agent().HandleAsync(Task(TimeSpan.FromSeconds(30)) with { OutputSchema = schema }, Ct);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal("Ship the engineer's design.", result.Output!.Value.GetProperty("data").GetProperty("decision").GetString());
+        Assert.True(result.Output!.Value.GetProperty("data").GetProperty("consensus").GetBoolean());
+        var config = System.Text.Json.Nodes.JsonNode.Parse(Assert.Single(_gemini.Requests).Body)!["generationConfig"]!;
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(schema.GetRawText()), config["responseJsonSchema"]));
+    }
 }
