@@ -266,6 +266,9 @@ public sealed partial class RunReducer
                 ["scores"] = new Dictionary<string, object>
                 {
                     ["type"] = "array",
+                    // One score per participant (a model, or the offline provider, would otherwise answer with none).
+                    ["minItems"] = names.Length,
+                    ["maxItems"] = names.Length,
                     ["items"] = new Dictionary<string, object>
                     {
                         ["type"] = "object",

@@ -179,6 +179,35 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_design_debate_workflow_debates_judges_and_records_the_decision()
+    {
+        var run = await RunAsync("design-debate", new { request = "A URL shortener for a company intranet" }, waitMs: 60_000);
+
+        Assert.Equal("SUCCEEDED", run.GetProperty("status").GetString());
+        var steps = run.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("id").GetString()!);
+        var debate = steps["debate"];
+        var output = debate.GetProperty("output");
+        var rounds = output.GetProperty("rounds").GetInt32();
+        Assert.InRange(rounds, 2, 3);
+        var transcript = output.GetProperty("transcript").EnumerateArray().ToList();
+        Assert.Equal(3 * rounds, transcript.Count);
+        Assert.Equal(["architect", "engineer", "security"], transcript.Take(3).Select(t => t.GetProperty("participant").GetString()).Order());
+        Assert.Equal(["architect", "engineer", "security-reviewer"], transcript.Take(3).Select(t => t.GetProperty("agentId").GetString()).Order());
+        Assert.All(transcript, t => Assert.False(string.IsNullOrWhiteSpace(t.GetProperty("text").GetString())));
+        // The hosted team leader answered in the verdict's schema: a score per participant, a winner among them, a decision.
+        Assert.Equal("team-leader", output.GetProperty("judge").GetString());
+        Assert.NotEmpty(output.GetProperty("scores").EnumerateArray());
+        Assert.All(output.GetProperty("scores").EnumerateArray(), s => Assert.Contains(s.GetProperty("participant").GetString(), new[] { "architect", "engineer", "security" }));
+        Assert.Contains(output.GetProperty("winner").GetString(), new[] { "architect", "engineer", "security" });
+        Assert.False(string.IsNullOrWhiteSpace(output.GetProperty("decision").GetString()));
+        // Every turn is an item of the step: round, participant and role, the judge last.
+        var items = debate.GetProperty("items").EnumerateArray().ToList();
+        Assert.Equal("judge", items[^1].GetProperty("role").GetString());
+        Assert.Equal("SUCCEEDED", steps["decision"].GetProperty("status").GetString());
+        Assert.Equal("team-leader", steps["decision"].GetProperty("agentId").GetString());
+    }
+
+    [Fact]
     public async Task A_software_team_run_with_the_approval_gate_waits_and_resumes_after_the_approval_call()
     {
         using var started = await _api.PostAsJsonAsync("/api/workflows/software-team/runs",
