@@ -5,7 +5,8 @@ using TestSupport;
 namespace AppHost.Tests;
 
 /// <summary>
-/// Starts the whole AppHost once for the collection (executable Redis in a temporary data folder)
+/// Starts the whole AppHost once for the collection (executable Redis in a temporary data folder; in the cluster tier,
+/// <c>TEST_REDIS=cluster</c>, a local 3-master <see cref="RedisCluster"/> given as <c>Redis:Mode connectionString</c>)
 /// and waits, with a timeout, until every resource is healthy.
 /// </summary>
 public sealed class AppHostFixture : IAsyncLifetime
@@ -17,6 +18,8 @@ public sealed class AppHostFixture : IAsyncLifetime
     public static readonly string[] Apps = [.. Services, "console"];
 
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("apphost-redis-").FullName;
+
+    private RedisCluster? _cluster;
 
     public DistributedApplication App { get; private set; } = null!;
 
@@ -44,8 +47,14 @@ public sealed class AppHostFixture : IAsyncLifetime
         }
 
         using var timeout = new CancellationTokenSource(StartTimeout);
-        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(
-            ["--Redis:Mode", "executable", "--Redis:DataDirectory", _dataDirectory], timeout.Token);
+        string[] redis = ["--Redis:Mode", "executable", "--Redis:DataDirectory", _dataDirectory];
+        if (TestRedis.IsCluster)
+        {
+            _cluster = await RedisCluster.StartAsync();
+            redis = ["--Redis:Mode", "connectionString", "--ConnectionStrings:redis", _cluster.ConnectionString];
+        }
+
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AppHost>(redis, timeout.Token);
         builder.Services.AddLogging(logging => logging
             .SetMinimumLevel(LogLevel.Warning)
             .AddFilter("Aspire.Hosting.Dcp", LogLevel.Error));
@@ -53,7 +62,8 @@ public sealed class AppHostFixture : IAsyncLifetime
         App = await builder.BuildAsync(timeout.Token);
         await App.StartAsync(timeout.Token);
 
-        foreach (var resource in new[] { "redis" }.Concat(Apps))
+        // A connection string resource has no process to watch: the services' readiness checks cover the cluster.
+        foreach (var resource in (_cluster is null ? new[] { "redis" } : []).Concat(Apps))
         {
             await App.ResourceNotifications.WaitForResourceHealthyAsync(resource, WaitBehavior.StopOnResourceUnavailable, timeout.Token);
         }
@@ -73,6 +83,11 @@ public sealed class AppHostFixture : IAsyncLifetime
         if (App is not null)
         {
             await App.DisposeAsync();
+        }
+
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
         }
 
         try

@@ -16,6 +16,7 @@ namespace AppHost.Tests;
 /// agent that joins over the bus like a process in any language would.
 /// </summary>
 [Collection(AppHostCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
 {
     private static readonly string[] TeamRoles = ["architect", "engineer", "product-manager", "qa", "security-reviewer", "team-leader"];
@@ -131,10 +132,11 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
 
         var redis = await ConnectionMultiplexer.ConnectAsync(await fixture.App.GetConnectionStringAsync("redis", Ct) ?? "");
         await using var _ = redis;
-        var server = redis.GetServers()[0];
+        // Every primary: one server, or each master of the cluster tier.
+        var primaries = redis.GetServers().Where(s => !s.IsReplica).ToList();
         var db = redis.GetDatabase();
-        var streams = server.Keys(pattern: "bus:{*}").Select(k => k.ToString()).Where(k => !k.EndsWith(":dlq", StringComparison.Ordinal) && !k.Contains(":dlq", StringComparison.Ordinal) && db.KeyType(k) == RedisType.Stream).ToList();
-        var deadLetterStreams = server.Keys(pattern: "bus:{*}:dlq").ToList();
+        var streams = primaries.SelectMany(s => s.Keys(pattern: "bus:{*}")).Select(k => k.ToString()).Where(k => !k.EndsWith(":dlq", StringComparison.Ordinal) && !k.Contains(":dlq", StringComparison.Ordinal) && db.KeyType(k) == RedisType.Stream).ToList();
+        var deadLetterStreams = primaries.SelectMany(s => s.Keys(pattern: "bus:{*}:dlq")).ToList();
 
         var tasks = new List<(string RunId, string Step, int Attempt)>();
         foreach (var stream in streams)
