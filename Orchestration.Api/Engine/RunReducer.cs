@@ -676,6 +676,7 @@ public sealed partial class RunReducer
         item.Output = output;
         item.Error = null;
         item.EndedAt = _now;
+        item.Completion = ++_run.Completions;
         item.Current!.EndedAt = _now;
         Touch(unit);
         _transition.Outputs.Add(UnitId(unit));
@@ -821,15 +822,32 @@ public sealed partial class RunReducer
     }
 
     /// <summary>
-    /// Succeeded steps to undo, the most recently completed first: those with a <c>compensate</c>, and <c>workflow</c>
-    /// steps without one (their child run undoes its own completed steps).
+    /// What to undo, the most recently completed first: succeeded steps with a <c>compensate</c>, <c>workflow</c>
+    /// steps without one (their child run undoes its own completed steps), and the succeeded items of a forEach
+    /// <c>workflow</c> step without one (<c>&lt;step&gt;[&lt;i&gt;]</c>: each item's child run undoes its own steps,
+    /// whether the step as a whole finished or not, since a succeeded child did its work either way).
     /// </summary>
-    private List<string> CompensablePending() => Enumerable.Range(0, _run.Steps.Count)
-        .Where(i => _run.Steps[i].Status == StepStatus.Succeeded
-            && (Workflow.Steps[i].Compensate is not null || _run.Steps[i].Current?.ChildRunId is not null))
-        .OrderByDescending(i => _run.Steps[i].Completion)
-        .Select(i => _run.Steps[i].Id)
-        .ToList();
+    private List<string> CompensablePending()
+    {
+        var units = new List<(int Completion, string Id)>();
+        for (var i = 0; i < _run.Steps.Count; i++)
+        {
+            var step = _run.Steps[i];
+            var definition = Workflow.Steps[i];
+            if (definition.Compensate is null && definition.Type == StepType.Workflow && step.Items is { } items)
+            {
+                units.AddRange(items
+                    .Where(item => item.Status == StepStatus.Succeeded && item.Current?.ChildRunId is not null)
+                    .Select(item => (item.Completion, RunState.ItemId(step.Id, item.Index))));
+            }
+            else if (step.Status == StepStatus.Succeeded && (definition.Compensate is not null || step.Current?.ChildRunId is not null))
+            {
+                units.Add((step.Completion, step.Id));
+            }
+        }
+
+        return units.OrderByDescending(u => u.Completion).Select(u => u.Id).ToList();
+    }
 
     private void NextCompensation()
     {
@@ -853,9 +871,11 @@ public sealed partial class RunReducer
         compensation.Pending.RemoveAt(0);
         compensation.Current = stepId;
 
-        var index = IndexOf(stepId);
+        // A step, or an item of a forEach workflow step (only those are listed by item).
+        var unit = Parse(stepId)!.Value;
+        var index = unit.Step;
         var definition = Workflow.Steps[index];
-        if (definition.Compensate is null && _run.Steps[index].Current?.ChildRunId is { } childRunId)
+        if (definition.Compensate is null && State(unit).Current?.ChildRunId is { } childRunId)
         {
             // The child run undoes its own completed steps and tells this run when it is done.
             compensation.CurrentMessageId = childRunId;

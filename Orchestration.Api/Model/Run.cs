@@ -116,7 +116,7 @@ public sealed record RunState
     /// <summary>A succeeded child run whose completed steps were compensated at its parent's request.</summary>
     public bool Undone { get; set; }
 
-    /// <summary>Counts step completions, so compensation can undo them in reverse completion order.</summary>
+    /// <summary>Counts step (and forEach item) completions, so compensation can undo them in reverse completion order.</summary>
     public int Completions { get; set; }
 
     /// <summary>Bytes of input and outputs stored for the run (bounded by <c>Orchestration:MaxRunBytes</c>).</summary>
@@ -250,6 +250,10 @@ public sealed record ItemState : IWorkState
     public JsonElement? Output { get; set; }
 
     public string? Error { get; set; }
+
+    /// <summary>The position of this item's completion among the run's completions (steps' and items' alike; 0 = not completed).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Completion { get; set; }
 
     public AttemptState? Current { get; set; }
 }

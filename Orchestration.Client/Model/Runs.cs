@@ -206,6 +206,16 @@ public sealed record StepItemRun
 
     /// <summary>Every attempt.</summary>
     public IReadOnlyList<AttemptRun> AttemptHistory { get; init; } = [];
+
+    /// <summary>
+    /// For an item of a forEach <c>workflow</c> step: the child run of its current attempt (read it with
+    /// <see cref="OrchestrationClient.GetRunAsync"/>; its parent names the item as <c>&lt;step&gt;[&lt;index&gt;]</c>).
+    /// </summary>
+    public string? ChildRunId { get; init; }
+
+    /// <summary>Fields this client does not know yet (a debate turn's round, participant and role, for example).</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? Extra { get; init; }
 }
 
 /// <summary>One attempt of a step.</summary>

@@ -198,4 +198,35 @@ public sealed class RunsTests(ServicesFixture services)
         Assert.Equal(childRun.Output!.Value.GetRawText(), run.Steps[0].Output!.Value.GetRawText());
         Assert.False(run.Steps[0].Extra?.ContainsKey("childRunId") ?? false);
     }
+
+    [Fact]
+    public async Task Each_item_of_a_for_each_workflow_step_reads_its_child_run()
+    {
+        var child = await WorkflowAsync("inner");
+        var id = $"wf-{Guid.NewGuid():N}"[..12];
+        await Client.PutWorkflowAsync(new WorkflowDefinition
+        {
+            Id = id,
+            Steps = [new StepDefinition
+            {
+                Id = "each", TimeoutMs = 60_000, Input = Json(new { text = "{{item}}" }),
+                Extra = new() { ["type"] = Json("workflow"), ["workflow"] = Json(child), ["forEach"] = Json(new { items = "{{input.list}}" }) },
+            }],
+        }, Ct);
+
+        var started = await Client.StartRunAsync(id, Json(new { list = new[] { "a", "b" } }), cancellationToken: Ct);
+        await Client.StreamRunEventsAsync(started.RunId, cancellationToken: Ct).ToListAsync(Ct);
+        var run = (await Client.GetRunAsync(started.RunId, Ct))!;
+        var items = run.Steps[0].Items!;
+
+        Assert.Equal(RunStatuses.Succeeded, run.Status);
+        Assert.Equal(2, items.Count);
+        Assert.NotEqual(items[0].ChildRunId, items[1].ChildRunId);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var childRun = (await Client.GetRunAsync(items[i].ChildRunId!, Ct))!;
+            Assert.Equal(new ParentRunRef(started.RunId, $"each[{i}]", 1), childRun.Parent);
+            Assert.False(items[i].Extra?.ContainsKey("childRunId") ?? false);
+        }
+    }
 }

@@ -169,6 +169,28 @@ public sealed class StepGraphTests : BunitContext
     }
 
     [Fact]
+    public void An_item_of_a_for_each_workflow_step_links_to_its_child_run()
+    {
+        var stops = Step("stops", RunStatuses.Running, [], 0, null) with
+        {
+            Items =
+            [
+                new StepItemRun { Index = 0, Status = RunStatuses.Succeeded, Attempts = 1, ChildRunId = "run-c0" },
+                new StepItemRun { Index = 1, Status = RunStatuses.Running, Attempts = 2, ChildRunId = "run c1" },
+                new StepItemRun { Index = 2, Status = RunStatuses.Pending },
+            ],
+        };
+
+        var cut = Render<StepGraph>(p => p.Add(g => g.Run, Run(stops)));
+
+        var items = cut.Find("li[data-step=stops]").QuerySelectorAll("ol.item-list > li.item");
+        Assert.Equal("runs/run-c0", items[0].QuerySelector(".child-run a")!.GetAttribute("href"));
+        Assert.Equal("runs/run%20c1", items[1].QuerySelector(".child-run a")!.GetAttribute("href"));
+        Assert.Equal("run c1", items[1].QuerySelector(".child-run a")!.TextContent);
+        Assert.Null(items[2].QuerySelector(".child-run"));
+    }
+
+    [Fact]
     public void A_dependency_cycle_in_a_hand_made_definition_still_lays_out()
     {
         var workflow = new WorkflowDefinition

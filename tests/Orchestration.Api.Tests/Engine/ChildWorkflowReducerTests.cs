@@ -243,6 +243,120 @@ public sealed class ChildWorkflowReducerTests
         Assert.Equal(RunCommandKind.NotifyParentCompensated, Assert.Single(again.Commands).Kind);
     }
 
+    private static StepDefinition EachChild(string id, string items = "{{input.list}}", OnFail onFail = OnFail.Retry) =>
+        Child(id, onFail: onFail, input: new { n = "{{item}}" }) with { ForEach = new ForEachDefinition { Items = items } };
+
+    [Fact]
+    public void A_parent_that_fails_after_a_for_each_workflow_step_has_every_items_child_undo_its_steps_most_recent_first()
+    {
+        var harness = new EngineHarness(Of(Step("plan", compensateWith: "undo"), EachChild("each"), Step("ship", onFail: OnFail.Abort)), new { list = new[] { 1, 2, 3 } })
+            .WithAgent("worker").WithAgent("undo");
+        harness.Behaviour = task => task.Kind == Communication.Bus.Contracts.AgentTaskKind.Compensation ? AgentReply.Silent
+            : task.StepId == "ship" ? Reply.Fail(task, "ship broke", retryable: false) : Reply.Ok(task, new { done = task.StepId });
+        harness.Apply(new StartRun());
+        harness.Apply(harness.GenuineResult(Result("plan")));
+        var starts = harness.Commands.Where(c => c.Kind == RunCommandKind.StartChild).ToList();
+        Assert.Equal(["each[0]", "each[1]", "each[2]"], starts.Select(c => c.Parent!.StepId));
+
+        // The items' children end in the order 1, 0, 2; then ship fails the run.
+        harness.Apply(Ended(starts[1], RunStatus.Succeeded, new { v = 1 }));
+        harness.Apply(Ended(starts[0], RunStatus.Succeeded, new { v = 0 }));
+        harness.Apply(Ended(starts[2], RunStatus.Succeeded, new { v = 2 }));
+        harness.Apply(harness.GenuineResult(new Communication.Bus.Contracts.AgentTaskResult
+        {
+            RunId = "run-1", StepId = "ship", Attempt = 1, Ok = false, Error = "ship broke", Retryable = false, AgentId = "worker",
+        }));
+
+        // Each item's child undoes its own steps, one after the other, the most recently completed item first.
+        Assert.Equal(new RunCommand(RunCommandKind.CompensateChild, starts[2].RunId), harness.Commands[^1]);
+        Assert.Equal(RunStatus.Running, harness.Run.Status);
+        Assert.Empty(harness.Apply(new ChildRunCompensated("each[2]", starts[0].RunId, Ok: true, null)).Events); // not the current item's child
+        harness.Apply(new ChildRunCompensated("each[2]", starts[2].RunId, Ok: true, null));
+        Assert.Equal(new RunCommand(RunCommandKind.CompensateChild, starts[0].RunId), harness.Commands[^1]);
+        harness.Apply(new ChildRunCompensated("each[0]", starts[0].RunId, Ok: false, "refund refused"));
+        Assert.Equal(new RunCommand(RunCommandKind.CompensateChild, starts[1].RunId), harness.Commands[^1]);
+        harness.Apply(new ChildRunCompensated("each[1]", starts[1].RunId, Ok: true, null));
+
+        // Then the step before them, with its own compensation.
+        var undo = harness.Dispatched[^1];
+        Assert.Equal(("plan", Communication.Bus.Contracts.AgentTaskKind.Compensation), (undo.Task.StepId, undo.Task.Kind));
+        harness.Apply(harness.GenuineResult(Reply.Ok(undo.Task, new { }).Result!));
+
+        Assert.Equal(RunStatus.Failed, harness.Run.Status);
+        Assert.Equal(["each[2]", "each[1]", "plan"], harness.Run.Compensated);
+        Assert.Equal(["each[0]"], harness.Run.CompensationFailed);
+        Assert.Equal(["each[2]", "each[0]", "each[1]", "plan"], harness.StepEvents(RunEventTypes.CompensationStarted));
+        Assert.Equal(3, harness.Commands.Count(c => c.Kind == RunCommandKind.CompensateChild));
+    }
+
+    [Fact]
+    public void Cancelling_a_run_mid_for_each_cancels_the_running_items_children_and_has_the_succeeded_ones_undo_their_steps()
+    {
+        var harness = new EngineHarness(Of(EachChild("each")), new { list = new[] { 1, 2, 3 } }).WithAgent("worker");
+        harness.Apply(new StartRun());
+        var starts = harness.Commands.ToList();
+        harness.Apply(Ended(starts[1], RunStatus.Succeeded, new { v = 1 }));
+
+        harness.Apply(new CancelRun());
+
+        // Items 0 and 2 still ran: their children are cancelled (and undo their own steps as any cancelled run does).
+        Assert.Equal(
+            [new RunCommand(RunCommandKind.CancelChild, starts[0].RunId), new RunCommand(RunCommandKind.CancelChild, starts[2].RunId),
+             new RunCommand(RunCommandKind.CompensateChild, starts[1].RunId)],
+            harness.Commands.Skip(3));
+        Assert.Equal([StepStatus.Cancelled, StepStatus.Succeeded, StepStatus.Cancelled], harness.Run.Steps[0].Items!.Select(i => i.Status));
+        Assert.Equal(RunStatus.Running, harness.Run.Status); // compensating
+
+        // A compensation that never reports back times out after the step's timeoutMs.
+        harness.Clock.Advance(TimeSpan.FromMilliseconds(5_000));
+        harness.Apply(new TimersDue());
+
+        Assert.Equal(RunStatus.Cancelled, harness.Run.Status);
+        Assert.Equal(["each[1]"], harness.Run.CompensationFailed);
+        Assert.Empty(harness.Run.Compensated);
+    }
+
+    [Fact]
+    public void A_for_each_workflow_step_with_its_own_compensate_is_undone_by_that_agent_once_not_by_its_children()
+    {
+        var step = EachChild("each") with { Compensate = new CompensationDefinition { Agent = "undo" } };
+        var harness = new EngineHarness(Of(step, Step("ship", onFail: OnFail.Abort)), new { list = new[] { 1, 2 } }).WithAgent("worker").WithAgent("undo");
+        harness.Behaviour = task => task.Kind == Communication.Bus.Contracts.AgentTaskKind.Compensation ? Reply.Ok(task, new { }) : Reply.Fail(task, "ship broke", retryable: false);
+        harness.Apply(new StartRun());
+        var starts = harness.Commands.ToList();
+        harness.Apply(Ended(starts[0], RunStatus.Succeeded, new { v = 0 }));
+        harness.Apply(Ended(starts[1], RunStatus.Succeeded, new { v = 1 }));
+
+        harness.RunToEnd();
+
+        Assert.Equal(RunStatus.Failed, harness.Run.Status);
+        Assert.Equal(["each"], harness.Run.Compensated);
+        Assert.DoesNotContain(harness.Commands, c => c.Kind == RunCommandKind.CompensateChild);
+    }
+
+    [Fact]
+    public void A_succeeded_child_asked_to_compensate_has_its_own_for_each_items_children_undo_their_steps()
+    {
+        var harness = new EngineHarness(Of(EachChild("each")), new { list = new[] { 1, 2 } }).WithAgent("worker");
+        var parent = new ParentRun("parent-run", "outer", 1);
+        harness.Run = harness.Run with { Parent = parent, Depth = 1 };
+        harness.Apply(new StartRun());
+        var starts = harness.Commands.ToList();
+        harness.Apply(Ended(starts[0], RunStatus.Succeeded, new { v = 0 }));
+        harness.Apply(Ended(starts[1], RunStatus.Succeeded, new { v = 1 }));
+        Assert.Equal(RunStatus.Succeeded, harness.Run.Status);
+        harness.Commands.Clear();
+
+        harness.Apply(new CompensateRun());
+        harness.Apply(new ChildRunCompensated("each[1]", starts[1].RunId, Ok: true, null));
+        harness.Apply(new ChildRunCompensated("each[0]", starts[0].RunId, Ok: true, null));
+
+        Assert.Equal([RunCommandKind.CompensateChild, RunCommandKind.CompensateChild, RunCommandKind.NotifyParentCompensated], harness.Commands.Select(c => c.Kind));
+        Assert.Equal([starts[1].RunId, starts[0].RunId, "parent-run"], harness.Commands.Select(c => c.RunId));
+        Assert.True(harness.Run.Undone);
+        Assert.Equal(["each[1]", "each[0]"], harness.Run.Compensated);
+    }
+
     /// <summary>The run as another replica would load it from the store: the same state, separate objects.</summary>
     private static RunState Clone(RunState run)
     {

@@ -140,6 +140,85 @@ public sealed class ChildWorkflowTests : IntegrationTest
         Assert.Equal(1, worker.Deliveries(childId, "book"));
     }
 
+    private static JsonObject EachChildStep(string id, string workflow)
+    {
+        var step = ChildStep(id, workflow, input: new { n = "{{item}}" });
+        step["forEach"] = new JsonObject { ["items"] = "{{input.list}}" };
+        return step;
+    }
+
+    private static string ItemChildRunId(JsonElement run, string stepId, int item) =>
+        Step(run, stepId).GetProperty("items")[item].GetProperty("childRunId").GetString()!;
+
+    [Fact]
+    public async Task When_the_parent_fails_after_a_for_each_of_child_runs_every_items_child_compensates_its_steps()
+    {
+        var worker = await AgentAsync("worker", task => task.StepId == "ship" ? AgentAction.Fail("ship broke", retryable: false) : AgentAction.Succeed(new { booked = task.StepId }));
+        var undo = await AgentAsync("undo");
+        await Api.PutWorkflowAsync(Wf.Of("booking", Wf.Step("book", agent: "worker", compensateWith: "undo"), Wf.Step("pay", agent: "worker", compensateWith: "undo")), Ct);
+        await Api.PutWorkflowAsync(Wf.Of("tour", EachChildStep("stops", "booking"), Wf.Step("ship", agent: "worker", onFail: "ABORT")), Ct);
+
+        var runId = await Api.StartRunAsync("tour", new { list = new[] { "rome", "oslo" } }, cancellationToken: Ct);
+        var run = await Api.WaitForRunAsync(runId, cancellationToken: Ct);
+
+        Assert.Equal("FAILED", Status(run));
+        Assert.Equal("ship", run.GetProperty("failedStep").GetString());
+        // Both items were undone through their children (in reverse completion order, which depends on timing here).
+        Assert.Equal(["stops[0]", "stops[1]"], run.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()).Order(StringComparer.Ordinal));
+        for (var item = 0; item < 2; item++)
+        {
+            var childId = ItemChildRunId(run, "stops", item);
+            var child = await Api.GetRunAsync(childId, Ct);
+            Assert.Equal("SUCCEEDED", Status(child));
+            Assert.True(child.GetProperty("undone").GetBoolean());
+            Assert.Equal($"stops[{item}]", child.GetProperty("parent").GetProperty("stepId").GetString());
+            Assert.Equal(["pay", "book"], child.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+            Assert.Equal(1, undo.Deliveries(childId, "pay", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+            Assert.Equal(1, undo.Deliveries(childId, "book", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+            Assert.Equal(1, worker.Deliveries(childId, "book"));
+        }
+    }
+
+    [Fact]
+    public async Task Cancelling_the_parent_mid_for_each_cancels_the_running_items_child_and_the_succeeded_items_child_undoes_its_steps()
+    {
+        var worker = await AgentAsync("worker", task => task.StepId == "hold" && task.Input.GetProperty("n").GetString() == "oslo"
+            ? AgentAction.Succeed().WhenReleased()
+            : AgentAction.Succeed(new { booked = task.StepId }));
+        var undo = await AgentAsync("undo");
+        await Api.PutWorkflowAsync(Wf.Of("booking",
+            Wf.Step("book", agent: "worker", compensateWith: "undo"),
+            Wf.Step("hold", agent: "worker", input: new { n = "{{input.n}}" })), Ct);
+        await Api.PutWorkflowAsync(Wf.Of("tour", EachChildStep("stops", "booking"), Wf.Step("after", agent: "worker")), Ct);
+        var runId = await Api.StartRunAsync("tour", new { list = new[] { "rome", "oslo" } }, cancellationToken: Ct);
+        var running = await Api.WaitForRunAsync(runId,
+            r => Step(r, "stops").TryGetProperty("items", out var items) && items.GetArrayLength() == 2
+                && items[0].GetProperty("status").GetString() == "SUCCEEDED" && Value(items[1], "childRunId") is not null,
+            because: "rome's child run succeeded and oslo's is started", cancellationToken: Ct);
+        var done = ItemChildRunId(running, "stops", 0);
+        var held = ItemChildRunId(running, "stops", 1);
+        var hold = await worker.WaitForTaskAsync(held, "hold");
+
+        using var cancel = await Api.PostAsync($"/api/runs/{runId}/cancel", null, Ct);
+        var parent = await Api.WaitForStatusAsync(runId, "CANCELLED", cancellationToken: Ct);
+        var cancelled = await Api.WaitForStatusAsync(held, "CANCELLED", cancellationToken: Ct);
+        hold.Release();
+        await WaitUntilHandledAsync(await hold.Replied);
+        var undone = await Api.GetRunAsync(done, Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        Assert.Equal(["stops[0]"], parent.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal("CANCELLED", Step(parent, "stops").GetProperty("items")[1].GetProperty("status").GetString());
+        Assert.Equal("SUCCEEDED", Status(undone));
+        Assert.True(undone.GetProperty("undone").GetBoolean());
+        Assert.Equal(["book"], undone.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(["book"], cancelled.GetProperty("compensated").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal(1, undo.Deliveries(done, "book", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+        Assert.Equal(1, undo.Deliveries(held, "book", kind: Communication.Bus.Contracts.AgentTaskKind.Compensation));
+        Assert.Equal("CANCELLED", Status(await Api.GetRunAsync(held, Ct)));
+        Assert.Equal(0, worker.Deliveries(runId, "after"));
+    }
+
     [Fact]
     public async Task A_childs_end_that_cannot_reach_the_parent_waits_in_the_childs_outbox_and_is_delivered_later()
     {
