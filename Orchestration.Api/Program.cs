@@ -1,7 +1,8 @@
 using Orchestration.Api.Apis;
 using Orchestration.Api.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's own folder, so appsettings.json is read wherever the process is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 
 builder.AddServiceDefaults();
 builder.AddApiDefaults();

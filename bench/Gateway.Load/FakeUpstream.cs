@@ -11,8 +11,9 @@ using Microsoft.Extensions.Logging;
 namespace Bench;
 
 /// <summary>
-/// A fake Gemini upstream: a minimal Kestrel app answering <c>POST /v1beta/models/{model}:generateContent</c>
-/// with a canned GenerateContentResponse at once. It runs in a child process of this benchmark (the same
+/// A fake model upstream: a minimal Kestrel app answering <c>POST /v1beta/models/{model}:generateContent</c>
+/// (Gemini) with a canned GenerateContentResponse and <c>POST …/chat/completions</c> (OpenAI-compatible) with a
+/// canned chat completion, at once. It runs in a child process of this benchmark (the same
 /// executable with the <c>fake-upstream</c> argument), so its thread pool and GC are not the load generator's.
 /// </summary>
 internal static class FakeUpstream
@@ -23,6 +24,13 @@ internal static class FakeUpstream
     /// <summary>The canned answer (about what a short Gemini answer looks like).</summary>
     public static readonly byte[] Response = Encoding.UTF8.GetBytes(
         """{"candidates":[{"content":{"role":"model","parts":[{"text":"OK. This is the canned answer of the benchmark's fake Gemini upstream."}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":12,"candidatesTokenCount":16,"totalTokenCount":28},"modelVersion":"gemini-3.5-flash","responseId":"bench-fake-upstream"}""");
+
+    /// <summary>The text of the canned chat completion (the peer comparison checks that an answer came from here).</summary>
+    public const string ChatAnswerText = "OK. This is the canned answer of the benchmark's fake OpenAI-compatible upstream.";
+
+    /// <summary>The canned chat completion (about what a short OpenAI answer looks like).</summary>
+    public static readonly byte[] ChatResponse = Encoding.UTF8.GetBytes(
+        $$$"""{"id":"chatcmpl-bench","object":"chat.completion","created":1764979200,"model":"gpt-bench","system_fingerprint":"fp_bench","choices":[{"index":0,"message":{"role":"assistant","content":"{{{ChatAnswerText}}}","refusal":null},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":16,"total_tokens":28}}""");
 
     /// <summary>The child's main: serve until the parent is gone or stdin closes.</summary>
     public static async Task<int> ServeAsync(string[] args)
@@ -36,7 +44,12 @@ internal static class FakeUpstream
         app.Run(async context =>
         {
             var request = context.Request;
-            if (!HttpMethods.IsPost(request.Method) || request.Path.Value?.EndsWith(":generateContent", StringComparison.Ordinal) != true)
+            var path = request.Path.Value ?? "";
+            var answer = !HttpMethods.IsPost(request.Method) ? null
+                : path.EndsWith(":generateContent", StringComparison.Ordinal) ? Response
+                : path.EndsWith("/chat/completions", StringComparison.Ordinal) ? ChatResponse
+                : null;
+            if (answer is null)
             {
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
@@ -51,8 +64,8 @@ internal static class FakeUpstream
             Interlocked.Increment(ref requests);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/json; charset=UTF-8";
-            context.Response.ContentLength = Response.Length;
-            await context.Response.Body.WriteAsync(Response);
+            context.Response.ContentLength = answer.Length;
+            await context.Response.Body.WriteAsync(answer);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

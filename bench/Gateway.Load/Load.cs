@@ -4,11 +4,11 @@ using System.Runtime.InteropServices;
 
 namespace Bench;
 
-/// <summary>The outcome of one fixed-rate pass.</summary>
+/// <summary>The outcome of one fixed-rate pass; <c>AchievedRps</c> = requests ÷ time until the last answer.</summary>
 internal sealed record OpenLoopResult(Percentiles Latency, Percentiles SendLateness, int Errors, double AchievedRps);
 
 /// <summary>The outcome of one closed-loop pass.</summary>
-internal sealed record ClosedLoopResult(double RequestsPerSecond, long Requests, int Errors, TimeSpan Elapsed);
+internal sealed record ClosedLoopResult(double RequestsPerSecond, long Requests, int Errors, TimeSpan Elapsed, Percentiles Latency);
 
 internal static partial class Load
 {
@@ -88,7 +88,7 @@ internal static partial class Load
             Console.Error.WriteLine($"  {errors} of {count} requests failed; first: {firstError}");
         }
 
-        return new OpenLoopResult(Stats.Summarize(latency), Stats.Summarize(lateness), errors, count / duration.TotalSeconds);
+        return new OpenLoopResult(Stats.Summarize(latency), Stats.Summarize(lateness), errors, count / clock.Elapsed.TotalSeconds);
     }
 
     /// <summary><paramref name="concurrency"/> workers each send the next request as soon as the previous one is answered.</summary>
@@ -98,11 +98,14 @@ internal static partial class Load
         var errors = 0;
         var firstError = (string?)null;
         var clock = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(async () =>
+        var latencies = new List<double>[concurrency];
+        var workers = Enumerable.Range(0, concurrency).Select(worker => Task.Run(async () =>
         {
             long mine = 0;
+            var own = latencies[worker] = [];
             while (clock.Elapsed < duration)
             {
+                var sent = Stopwatch.GetTimestamp();
                 try
                 {
                     using var message = request();
@@ -121,6 +124,7 @@ internal static partial class Load
                     continue;
                 }
 
+                own.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
                 mine++;
             }
 
@@ -133,7 +137,7 @@ internal static partial class Load
             Console.Error.WriteLine($"  {errors} requests failed; first: {firstError}");
         }
 
-        return new ClosedLoopResult(completed / clock.Elapsed.TotalSeconds, completed, errors, clock.Elapsed);
+        return new ClosedLoopResult(completed / clock.Elapsed.TotalSeconds, completed, errors, clock.Elapsed, Stats.Summarize(latencies.SelectMany(l => l)));
     }
 
     /// <summary>

@@ -1,7 +1,7 @@
 // Ai.Gateway load benchmark (issue 4): what the gateway adds to a model call, and how much it can serve.
 //
 //   dotnet run -c Release --project bench/Gateway.Load -- [--runs 5] [--seconds 20] [--warmup 5] [--rps 500]
-//       [--concurrency 64] [--throughput-seconds 10] [--only latency|throughput] [--service-env KEY=VALUE]...
+//       [--concurrency 64] [--throughput-seconds 10] [--only latency|throughput|peer|startup] [--service-env KEY=VALUE]...
 //
 // Needs only redis-server on PATH. It starts, each as its own process and on free loopback ports: a redis-server
 // (no persistence), a fake Gemini upstream (this executable with the 'fake-upstream' argument: minimal Kestrel,
@@ -19,6 +19,8 @@
 // Memory: the gateway's peak working set (VmRSS sampled every 50 ms and the kernel's VmHWM) and GC heap
 // (System.Runtime event counters over EventPipe) during each phase; CPU per request from /proc.
 // --service-env passes an environment variable to the gateway (e.g. DOTNET_gcServer=0 to compare GC modes).
+// --only peer: the peer comparison with Portkey (PeerComparison in Peer.cs); --only startup: start-up time of both
+// services (Startup.cs). docs/BENCHMARKS.md has the commands and the results.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -67,6 +69,16 @@ try
     foreach (var (key, value) in options.ServiceEnvironment())
     {
         common[key] = value;
+    }
+
+    if (only == "startup")
+    {
+        return await StartupTime.RunAsync(options, common);
+    }
+
+    if (only == "peer")
+    {
+        return await PeerComparison.RunAsync(options, upstream, common, ApiKey);
     }
 
     var latencyRows = new List<(OpenLoopResult Direct, OpenLoopResult Gateway, ProcessSample Memory, double RedisCpuUs, double UpstreamCpuUs, double Load)>();

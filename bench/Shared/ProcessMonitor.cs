@@ -93,6 +93,9 @@ internal sealed class ProcessMonitor : IAsyncDisposable
         _cpuAtReset = CpuTime();
     }
 
+    /// <summary>The resident set size right now (<c>VmRSS</c>), 0 when the process is gone.</summary>
+    public long CurrentWorkingSetBytes() => ReadRss() ?? 0;
+
     public ProcessSample Read()
     {
         var peak = Math.Max(Interlocked.Read(ref _peakRss), ReadStatus("VmHWM:") ?? 0);

@@ -61,7 +61,8 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// process's output, when it exits or is not ready within <paramref name="startTimeout"/>.
     /// </summary>
     public static Task<ServiceProcess> StartAsync(string assemblyName, string redisConnectionString,
-        IDictionary<string, string?>? settings = null, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default)
+        IDictionary<string, string?>? settings = null, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default,
+        string? workingDirectory = null)
     {
         var environment = TestSecrets.ServiceSettings(redisConnectionString);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
@@ -69,23 +70,24 @@ public sealed class ServiceProcess : IAsyncDisposable
             environment[key] = value;
         }
 
-        return StartAssemblyAsync(FindAssembly(assemblyName), environment, "Testing", startTimeout, cancellationToken);
+        return StartAssemblyAsync(FindAssembly(assemblyName), environment, "Testing", startTimeout, cancellationToken, workingDirectory);
     }
 
     /// <summary>
     /// Starts the built service at <paramref name="assemblyPath"/> in the <paramref name="environmentName"/> environment
     /// with exactly <paramref name="settings"/> (configuration keys, passed as environment variables; a null value
     /// removes an inherited variable) and waits until <c>/health/ready</c> answers 200 (the benchmarks' entry point:
-    /// a Release build, Production, their own settings).
+    /// a Release build, Production, their own settings). The process runs in <paramref name="workingDirectory"/>,
+    /// by default the assembly's own folder.
     /// </summary>
     public static async Task<ServiceProcess> StartAssemblyAsync(string assemblyPath, IDictionary<string, string?> settings,
-        string environmentName, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default)
+        string environmentName, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default, string? workingDirectory = null)
     {
         var timeout = startTimeout ?? DefaultStartTimeout;
         for (var attempt = 1; ; attempt++)
         {
             var port = LocalProcesses.FreePort();
-            var service = Launch(assemblyPath, port, settings, environmentName);
+            var service = Launch(assemblyPath, port, settings, environmentName, workingDirectory);
             try
             {
                 await service.WaitUntilReadyAsync(timeout, cancellationToken);
@@ -167,14 +169,14 @@ public sealed class ServiceProcess : IAsyncDisposable
                 $"Build it first ('dotnet build Aspire.sln'), or reference its project from the test project.");
     }
 
-    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment, string environmentName)
+    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment, string environmentName, string? workingDirectory)
     {
         var info = new ProcessStartInfo(LocalProcesses.DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(assemblyPath)!,
+            WorkingDirectory = workingDirectory ?? Path.GetDirectoryName(assemblyPath)!,
         };
         info.ArgumentList.Add(assemblyPath);
         info.ArgumentList.Add("--urls");
