@@ -18,6 +18,7 @@ app.MapModelsApi();
 app.MapGenerateApi();
 app.MapUsageApi();
 app.MapToolsApi();
+app.MapMcpApi();
 app.MapPromptsApi();
 app.MapChatCompletionsApi();
 

@@ -20,6 +20,7 @@ internal static class Extensions
         builder.AddHostedAgents();
 
         builder.AddToolRuntime();
+        builder.AddMcpToolServer();
         builder.AddPromptFormats();
 
         return builder;

@@ -27,7 +27,12 @@ internal sealed class ToolFunction(ToolRuntime runtime, ToolDescriptor tool) : A
             return outcome.Result;
         }
 
-        return JsonSerializer.SerializeToElement(new JsonObject
+        return ErrorJson(outcome);
+    }
+
+    /// <summary>What a caller is told of a failed call: <c>{ error: { type, message, errors: [{ path, message }] } }</c>.</summary>
+    internal static JsonElement ErrorJson(ToolInvocationResult outcome) =>
+        JsonSerializer.SerializeToElement(new JsonObject
         {
             ["error"] = new JsonObject
             {
@@ -38,7 +43,6 @@ internal sealed class ToolFunction(ToolRuntime runtime, ToolDescriptor tool) : A
                     .ToArray()),
             },
         });
-    }
 
     // Providers hand arguments over as JsonElements, or as .NET values when they parsed them.
     private JsonElement ToJson(AIFunctionArguments arguments)

@@ -37,6 +37,15 @@ public sealed class FuzzTests : IAsyncLifetime
         ],
         ["POST /v1/tools/{name}/invoke"] =
             ["""{"arguments":{"message":"hi"}}""", """{"arguments":{"expression":"1+2*3"}}""", """{"arguments":{"url":"http://127.0.0.1:1/"}}""", """{"arguments":{}}"""],
+        // MapMcp's group gives the route a trailing slash; /mcp and /mcp/ both reach it.
+        ["POST /mcp/"] =
+        [
+            """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"fuzz","version":"1"}}}""",
+            """{"jsonrpc":"2.0","id":"a","method":"tools/list","params":{"cursor":"x"}}""",
+            """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"calculate","arguments":{"expression":"1+2*3"},"_meta":{"progressToken":1}}}""",
+            """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}""",
+            """{"jsonrpc":"2.0","method":"notifications/initialized"}""",
+        ],
         ["POST /v1/prompts/{format}/render"] =
         [
             """{"task":"list three things","language":"en"}""",
@@ -76,6 +85,7 @@ public sealed class FuzzTests : IAsyncLifetime
         var routes = FuzzRoute.Discover(_factory.Services);
         Assert.Contains(routes, r => r.Key == "POST /v1/chat/completions");
         Assert.Contains(routes, r => r.Key == "POST /v1/prompts/{format}/render");
+        Assert.Contains(routes, r => r.Key == "POST /mcp/");
 
         var settings = FuzzSettings.FromEnvironment();
         var report = await HttpFuzzer.RunAsync(_api.BaseAddress!, new FuzzTarget
@@ -84,6 +94,8 @@ public sealed class FuzzTests : IAsyncLifetime
             Routes = routes,
             SeedBodies = Seeds,
             KnownValues = KnownValues,
+            // Streamable HTTP refuses (406) a POST that does not accept both; with them the fuzz reaches JSON-RPC.
+            RouteHeaders = route => route.Template == "/mcp/" ? [new("Accept", "application/json, text/event-stream")] : [],
         }, settings, Ct);
         TestContext.Current.TestOutputHelper?.WriteLine("ai-gateway fuzz: " + report.Summary());
 

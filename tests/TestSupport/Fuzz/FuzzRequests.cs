@@ -31,6 +31,12 @@ public sealed class FuzzTarget
 
     /// <summary>Values that exist (a stored workflow id, a run id) for a route parameter, so requests get past the 404s.</summary>
     public Func<FuzzRoute, string, IReadOnlyList<string>> KnownValues { get; init; } = (_, _) => [];
+
+    /// <summary>
+    /// Headers a route needs to get past its first check (MCP's <c>Accept: application/json, text/event-stream</c>),
+    /// sent before the fuzzed ones so those can still add to or contradict them.
+    /// </summary>
+    public Func<FuzzRoute, IReadOnlyList<KeyValuePair<string, string>>> RouteHeaders { get; init; } = _ => [];
 }
 
 /// <summary>Generates request <c>n</c> of a seeded run; the same seed and case number always give the same request.</summary>
@@ -85,6 +91,7 @@ public static class FuzzRequests
         var query = Query(random, route, what);
         var headers = new List<KeyValuePair<string, string>>();
         Authenticate(random, target.ApiKey, headers, what);
+        headers.AddRange(target.RouteHeaders(route));
         OtherHeaders(random, headers, what);
 
         string? contentType = null;
