@@ -43,13 +43,20 @@ public static class ChatCompletionsApi
         }
 
         var request = body.Value!;
+        if (CacheHeaders.Read(http) is not { } caller)
+        {
+            http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
+            return OpenAIErrors.Invalid(CacheHeaders.Invalid);
+        }
 
         try
         {
-            var call = completions.Prepare(request);
+            var call = completions.Prepare(request, caller);
             if (!call.Stream)
             {
-                return TypedResults.Json(await completions.CompleteAsync(call, cancellationToken), OpenAIJson.Options);
+                var completion = await completions.CompleteAsync(call, cancellationToken);
+                CacheHeaders.Write(http, caller);
+                return TypedResults.Json(completion, OpenAIJson.Options);
             }
 
             // Wait for the first chunk before answering, so a failure before any token is a normal HTTP error.
@@ -67,6 +74,7 @@ public static class ChatCompletionsApi
                 throw;
             }
 
+            CacheHeaders.Write(http, caller);
             return TypedResults.ServerSentEvents(ChatCompletionEvents.From(chunks, logger, cancellationToken));
         }
         catch (ChatRequestException invalid)

@@ -2,6 +2,7 @@ using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Ai.Gateway.Caching;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Providers;
@@ -56,6 +57,10 @@ public static class GenerateApi
         }
 
         var request = body.Value!;
+        if (CacheHeaders.Read(http) is not { } caller)
+        {
+            return TypedResults.ValidationProblem(CacheHeaders.Invalid);
+        }
 
         try
         {
@@ -63,17 +68,20 @@ public static class GenerateApi
             {
                 // Read the first event before answering, so a failure before any token is a
                 // normal HTTP error rather than a broken stream.
-                var events = generation.StreamAsync(request, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                var events = generation.StreamAsync(request, caller, cancellationToken).GetAsyncEnumerator(cancellationToken);
                 if (!await events.MoveNextAsync())
                 {
                     await events.DisposeAsync();
                     return TypedResults.Problem(statusCode: StatusCodes.Status502BadGateway, title: "The model returned nothing");
                 }
 
+                CacheHeaders.Write(http, caller);
                 return TypedResults.ServerSentEvents(Rest(events, cancellationToken));
             }
 
-            return TypedResults.Ok(await generation.GenerateAsync(request, cancellationToken));
+            var result = await generation.GenerateAsync(request, caller, cancellationToken);
+            CacheHeaders.Write(http, caller);
+            return TypedResults.Ok(result);
         }
         catch (Exception ex) when (GatewayProblems.For(ex, http) is { } failure)
         {
@@ -90,6 +98,10 @@ public static class GenerateApi
         }
 
         var batch = body.Value!;
+        if (CacheHeaders.Read(http.HttpContext) is not { } batchCaller)
+        {
+            return TypedResults.ValidationProblem(CacheHeaders.Invalid);
+        }
 
         var policy = options.Value;
         if (batch.Requests is not { Count: > 0 } requests || requests.Count > policy.MaxBatchSize)
@@ -114,7 +126,7 @@ public static class GenerateApi
             {
                 try
                 {
-                    results[index] = new BatchItem(index, true, await generation.GenerateAsync(requests[index], ct), null);
+                    results[index] = new BatchItem(index, true, await generation.GenerateAsync(requests[index], new CacheCaller(batchCaller.Name, batchCaller.Mode), ct), null);
                 }
                 catch (Exception ex) when (!ct.IsCancellationRequested)
                 {

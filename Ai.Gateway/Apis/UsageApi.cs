@@ -12,12 +12,13 @@ public static class UsageApi
         app.MapGroup("/v1").WithTags("Usage").RequireAuthorization(ApiRoles.Client)
             .MapGet("/usage", GetUsage)
             .WithName("GetUsage")
-            .WithSummary("Usage per model for a UTC day (default today), summed over every replica: requests, tokens, cost, denials, fallbacks");
+            .WithSummary("Usage per model for a UTC day (default today), summed over every replica: requests, tokens, cost, denials, fallbacks, cache hits and the cost they saved");
 
         return app;
     }
 
-    public sealed record UsageResponse(string Date, IReadOnlyList<ModelUsage> Models, decimal TotalCostUsd, long TotalRequests);
+    public sealed record UsageResponse(string Date, IReadOnlyList<ModelUsage> Models, decimal TotalCostUsd, long TotalRequests,
+        long TotalCacheHits, decimal TotalCacheSavedUsd);
 
     public static async Task<Results<Ok<UsageResponse>, ValidationProblem, ProblemHttpResult>> GetUsage(
         UsageRecorder usage, UsageWriter writer, UsageStore store, CancellationToken cancellationToken, string? date = null)
@@ -43,6 +44,6 @@ public static class UsageApi
         }
 
         return TypedResults.Ok(new UsageResponse(day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), models,
-            models.Sum(m => m.CostUsd), models.Sum(m => m.Requests)));
+            models.Sum(m => m.CostUsd), models.Sum(m => m.Requests), models.Sum(m => m.CacheHits), models.Sum(m => m.CacheSavedUsd)));
     }
 }

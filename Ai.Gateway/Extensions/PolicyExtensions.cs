@@ -1,3 +1,4 @@
+using Ai.Gateway.Caching;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Usage;
@@ -25,6 +26,7 @@ internal static class PolicyExtensions
         builder.Services.AddSingleton<ModelResilience>();
         builder.AddUsageAccounting();
         builder.Services.AddSingleton<GatewayChatClient>();
+        builder.Services.AddSingleton<ResponseCache>();
         builder.Services.AddSingleton<GenerationService>();
 
         return builder;

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ai.Gateway.Caching;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Usage;
 
@@ -44,6 +46,22 @@ public sealed record GenerateRequest
 
     /// <summary>Answer as Server-Sent Events.</summary>
     public bool? Stream { get; init; }
+
+    /// <summary>The shared response cache: <c>use</c>, <c>refresh</c> or <c>bypass</c> (wins over the <c>x-gateway-cache</c> header).</summary>
+    public string? Cache { get; init; }
+}
+
+/// <summary>
+/// Who asks (the API key's caller: cached answers are never shared between callers) and the cache mode its header asked
+/// for; once the request has started, <see cref="Call"/> says what the cache did. One per request.
+/// </summary>
+public sealed class CacheCaller(string name, string? mode)
+{
+    public string Name { get; } = name;
+
+    public string? Mode { get; } = mode;
+
+    public ResponseCacheCall? Call { get; internal set; }
 }
 
 public sealed record GenerateMessage(string Role, string Content);
@@ -60,7 +78,12 @@ public sealed record GenerateResponse(
     string? FinishReason,
     long LatencyMs,
     RouteInfo Route,
-    IReadOnlyList<ToolCallRecord> ToolCalls);
+    IReadOnlyList<ToolCallRecord> ToolCalls)
+{
+    /// <summary>What the response cache did, when the request asked for it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ResponseCacheInfo? Cache { get; init; }
+}
 
 public sealed record RouteInfo(string Model, string Reason);
 

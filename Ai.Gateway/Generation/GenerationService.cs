@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ai.Gateway.Caching;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Prompts;
 using Ai.Gateway.Providers;
@@ -28,7 +29,7 @@ public sealed class GenerationService
     private readonly TimeProvider _time;
 
     public GenerationService(GatewayChatClient gateway, ModelRouter router, ModelCatalog catalog, IPromptLibrary prompts, ToolRuntime tools,
-        IOptions<GatewayPolicyOptions> options, TimeProvider time, ILoggerFactory loggers)
+        IOptions<GatewayPolicyOptions> options, TimeProvider time, ILoggerFactory loggers, ResponseCache cache)
     {
         _router = router;
         _catalog = catalog;
@@ -36,7 +37,9 @@ public sealed class GenerationService
         _tools = tools;
         _options = options.Value;
         _time = time;
+        // Outermost the cache: it keeps the final answer, after the tool rounds and the JSON repair.
         _pipeline = gateway.AsBuilder()
+            .Use(inner => new ResponseCacheChatClient(inner, cache))
             .Use(inner => new JsonRepairChatClient(inner))
             .UseFunctionInvocation(loggers, f =>
             {
@@ -128,6 +131,11 @@ public sealed class GenerationService
             errors["temperature"] = ["Must be between 0 and 2."];
         }
 
+        if (request.Cache is not null && ResponseCacheCall.ParseMode(request.Cache) is null)
+        {
+            errors["cache"] = [$"One of: {string.Join(", ", ResponseCacheCall.Modes)}."];
+        }
+
         if (request.MaxTokens is < 1 or > 1_000_000)
         {
             errors["maxTokens"] = ["Must be between 1 and 1000000."];
@@ -177,9 +185,13 @@ public sealed class GenerationService
         return new Prepared(messages, options, route, schema, wantsJson);
     }
 
-    public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken)
+    public Task<GenerateResponse> GenerateAsync(GenerateRequest request, CancellationToken cancellationToken) =>
+        GenerateAsync(request, null, cancellationToken);
+
+    /// <summary>Generates; <paramref name="caller"/> (who asks, and the mode its header asked for) lets the request use the response cache.</summary>
+    public async Task<GenerateResponse> GenerateAsync(GenerateRequest request, CacheCaller? caller, CancellationToken cancellationToken)
     {
-        var (prepared, context, started) = Begin(request);
+        var (prepared, context, started) = Begin(request, caller);
         using var total = _time.StartDeadline(_options.TotalTimeout, cancellationToken);
         try
         {
@@ -199,9 +211,9 @@ public sealed class GenerationService
     }
 
     /// <summary>Streams text deltas, then one <c>done</c> event with the full result.</summary>
-    public async IAsyncEnumerable<GenerateStreamEvent> StreamAsync(GenerateRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<GenerateStreamEvent> StreamAsync(GenerateRequest request, CacheCaller? caller, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var (prepared, context, started) = Begin(request);
+        var (prepared, context, started) = Begin(request, caller);
         using var total = _time.StartDeadline(_options.TotalTimeout, cancellationToken);
         var updates = new List<ChatResponseUpdate>();
         var enumerator = _pipeline.GetStreamingResponseAsync(prepared.Messages, prepared.Options, total.Token).GetAsyncEnumerator(total.Token);
@@ -281,7 +293,10 @@ public sealed class GenerationService
         finishReason ?? response.FinishReason?.Value,
         (long)_time.GetElapsedTime(started).TotalMilliseconds,
         new RouteInfo(prepared.Route.Model, prepared.Route.Reason),
-        ToolCalls(response));
+        ToolCalls(response))
+    {
+        Cache = ResponseCacheCall.From(prepared.Options)?.Info,
+    };
 
     private static List<ToolCallRecord> ToolCalls(ChatResponse response)
     {
@@ -298,12 +313,18 @@ public sealed class GenerationService
         result is JsonElement { ValueKind: JsonValueKind.Object } json && json.TryGetProperty("error", out _);
 
     /// <summary>Checks the request and attaches a fresh call context that will record its attempts.</summary>
-    private (Prepared Prepared, GatewayCallContext Context, long Started) Begin(GenerateRequest request)
+    private (Prepared Prepared, GatewayCallContext Context, long Started) Begin(GenerateRequest request, CacheCaller? caller)
     {
         var prepared = Prepare(request);
         var context = new GatewayCallContext();
         prepared.Options.AdditionalProperties = [];
         context.Attach(prepared.Options);
+        if (caller is not null && ResponseCacheCall.ParseMode(request.Cache ?? caller.Mode) is { } mode)
+        {
+            caller.Call = new ResponseCacheCall(mode, caller.Name, "generate");
+            caller.Call.Attach(prepared.Options);
+        }
+
         if (prepared.WantsJson)
         {
             JsonAnswer.Ask(prepared.Options, prepared.Schema);

@@ -65,4 +65,24 @@ public sealed record ModelDefinition
     /// known. <c>reasoning_effort: "minimal"</c> sends <c>MINIMAL</c> only to a model that lists it, else <c>LOW</c>.
     /// </summary>
     public List<string> ThinkingLevels { get; init; } = [];
+
+    /// <summary>The shared response cache for this model (<c>Gateway:Models:&lt;id&gt;:Cache</c>); off unless enabled.</summary>
+    public ModelCacheOptions Cache { get; init; } = new();
+}
+
+/// <summary>
+/// Whether answers of a model may be kept in the shared response cache, and for how long. A request still has to ask
+/// for the cache (<c>x-gateway-cache: use</c>, or <c>cache: "use"</c> on <c>/v1/generate</c>).
+/// </summary>
+public sealed record ModelCacheOptions
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>How long an answer stays in the cache.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    public TimeSpan Ttl { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>An answer larger than this (its stored JSON, in bytes) is not kept.</summary>
+    [Range(1, 16 * 1024 * 1024)]
+    public int MaxEntryBytes { get; init; } = 256 * 1024;
 }

@@ -24,6 +24,7 @@ public sealed partial class ModelCatalogOptionsValidator : IValidateOptions<Mode
             }
 
             Collect(model, $"{ModelCatalogOptions.SectionName}:Models:{model.Id}", errors);
+            Collect(model.Cache, $"{ModelCatalogOptions.SectionName}:Models:{model.Id}:Cache", errors);
         }
 
         var known = options.Models.Keys.ToHashSet(StringComparer.Ordinal);

@@ -82,7 +82,12 @@ public sealed record GatewayExtras(
     [property: JsonPropertyName("fallbacks")] IReadOnlyList<string> Fallbacks,
     [property: JsonPropertyName("costUsd")] decimal CostUsd,
     [property: JsonPropertyName("route")] GatewayRoute Route,
-    [property: JsonPropertyName("latencyMs")] long LatencyMs);
+    [property: JsonPropertyName("latencyMs")] long LatencyMs)
+{
+    /// <summary>What the shared response cache did, when the request asked for it (<c>x-gateway-cache</c>).</summary>
+    [JsonPropertyName("cache"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Caching.ResponseCacheInfo? Cache { get; init; }
+}
 
 public sealed record GatewayRoute(
     [property: JsonPropertyName("model")] string Model,

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using Ai.Gateway.Caching;
 using Ai.Gateway.Generation;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Providers;
@@ -20,13 +21,24 @@ public sealed class ChatCompletionsService(
     ModelCatalog catalog,
     ModelRouter router,
     IOptions<GatewayPolicyOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    ResponseCache cache)
 {
-    // Unary answers get the one JSON check and repair step; streams go to the gateway as they are.
-    private readonly JsonRepairChatClient _client = new(gateway);
+    // Outermost the shared response cache; then the one JSON check and repair step for unary answers (streams pass it as they are).
+    private readonly ResponseCacheChatClient _client = new(new JsonRepairChatClient(gateway), cache);
 
     /// <exception cref="ChatRequestException">The request is invalid.</exception>
-    public ChatCompletionCall Prepare(ChatCompletionRequest request) => ChatRequestMapping.Map(request, catalog, router);
+    public ChatCompletionCall Prepare(ChatCompletionRequest request, CacheCaller? caller = null)
+    {
+        var call = ChatRequestMapping.Map(request, catalog, router);
+        if (caller?.Mode is { } mode)
+        {
+            caller.Call = new ResponseCacheCall(mode, caller.Name, "chat");
+            caller.Call.Attach(call.Options);
+        }
+
+        return call;
+    }
 
     public async Task<ChatCompletion> CompleteAsync(ChatCompletionCall call, CancellationToken cancellationToken)
     {
@@ -46,7 +58,7 @@ public sealed class ChatCompletionsService(
 
             var calls = Calls(response).Select(c => new ChatCompletionToolCallOut(c.CallId, Function(c))).ToList();
             var answer = new ChatCompletionAnswer(content.Length == 0 && calls.Count > 0 ? null : content, calls.Count > 0 ? calls : null);
-            return new ChatCompletion(NewId(), Created(), context.AnsweredBy ?? call.Route.Model,
+            return new ChatCompletion(NewId(), Created(), context.AnsweredBy ?? ResponseCacheCall.From(call.Options)?.HitModel ?? call.Route.Model,
                 [new ChatCompletionChoice(0, answer, FinishReason(response.FinishReason, calls.Count > 0))],
                 ChatCompletionUsage.From(context.Usage), Extras(call, context, started))
             {
@@ -76,7 +88,7 @@ public sealed class ChatCompletionsService(
         var context = Attach(call);
         var (id, created) = (NewId(), Created());
         using var total = time.StartDeadline(options.Value.TotalTimeout, cancellationToken);
-        var updates = gateway.GetStreamingResponseAsync(call.Messages, call.Options, total.Token).GetAsyncEnumerator(total.Token);
+        var updates = _client.GetStreamingResponseAsync(call.Messages, call.Options, total.Token).GetAsyncEnumerator(total.Token);
         await using (updates)
         {
             bool opened;
@@ -90,7 +102,7 @@ public sealed class ChatCompletionsService(
                 (opened, blocked) = (false, true);
             }
 
-            var model = AnsweringModel(context, call.Route.Model);
+            var model = ResponseCacheCall.From(call.Options)?.HitModel ?? AnsweringModel(context, call.Route.Model);
             string? fingerprint = null;
             ChatCompletionChunk Chunk(ChatCompletionDelta delta, string? finishReason = null) =>
                 new(id, created, model, [new(delta, finishReason)]) { SystemFingerprint = fingerprint };
@@ -194,7 +206,10 @@ public sealed class ChatCompletionsService(
         context.Fallbacks,
         decimal.Round(context.CostUsd, 8),
         new GatewayRoute(call.Route.Model, call.Route.Reason),
-        (long)time.GetElapsedTime(started).TotalMilliseconds);
+        (long)time.GetElapsedTime(started).TotalMilliseconds)
+    {
+        Cache = ResponseCacheCall.From(call.Options)?.Info,
+    };
 
     private static IEnumerable<FunctionCallContent> Calls(ChatResponse response) =>
         response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>();

@@ -46,6 +46,13 @@ public sealed class GatewayPolicyOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// A read or write of the shared response cache may take this long; a slower (or failed) one is skipped and the model
+    /// answers, so a sick Redis never fails or stalls a request.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:10")]
+    public TimeSpan CacheTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>Failure ratio over <see cref="BreakerSamplingDuration"/> that opens a model's circuit.</summary>
     [Range(0.01, 1.0)]
     public double BreakerFailureRatio { get; set; } = 0.5;

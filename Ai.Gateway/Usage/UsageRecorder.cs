@@ -35,6 +35,10 @@ public sealed class UsageRecorder(TimeProvider time)
 
     public void RecordFailure(string model) => Add(model, (UsageCounter.Failures, 1));
 
+    /// <summary>An answer served from the response cache: no tokens, the cost it had when the model gave it saved.</summary>
+    public void RecordCacheHit(string model, decimal savedUsd) => Add(model,
+        (UsageCounter.CacheHits, 1), (UsageCounter.CacheSavedMicros, (long)Math.Round(savedUsd * 1_000_000m)));
+
     /// <summary>Takes everything counted so far (empty when nothing was); later counts start afresh.</summary>
     public IReadOnlyDictionary<UsageCounter, long> Take()
     {
@@ -78,6 +82,8 @@ public readonly record struct UsageCounter(DateOnly Day, string Model, string Co
     public const string Denials = "denials";
     public const string Fallbacks = "fallbacks";
     public const string Failures = "failures";
+    public const string CacheHits = "cacheHits";
+    public const string CacheSavedMicros = "cacheSavedMicros";
 
     public string Field => $"{Model}|{Counter}";
 }

@@ -3,8 +3,13 @@ using StackExchange.Redis;
 
 namespace Ai.Gateway.Usage;
 
-/// <summary>Today's usage of one model, summed over every gateway replica.</summary>
-public sealed record ModelUsage(string Model, long Requests, long InputTokens, long OutputTokens, decimal CostUsd, long Denials, long Fallbacks, long Failures);
+/// <summary>
+/// Today's usage of one model, summed over every gateway replica. <see cref="CacheHits"/> are answers served from the shared
+/// response cache (not counted in <see cref="Requests"/>, no tokens charged); <see cref="CacheSavedUsd"/> what they cost when
+/// the model gave them.
+/// </summary>
+public sealed record ModelUsage(string Model, long Requests, long InputTokens, long OutputTokens, decimal CostUsd, long Denials, long Fallbacks, long Failures,
+    long CacheHits = 0, decimal CacheSavedUsd = 0);
 
 /// <summary>
 /// Usage per model per UTC day in Redis: one hash per day (<c>usage:yyyy-MM-dd</c>, field
@@ -57,7 +62,8 @@ public sealed class UsageStore(IConnectionMultiplexer redis)
                 var values = g.ToDictionary(e => e.Field[(e.Field.LastIndexOf('|') + 1)..], e => e.Value);
                 long Get(string counter) => values.GetValueOrDefault(counter);
                 return new ModelUsage(g.Key, Get(UsageCounter.Requests), Get(UsageCounter.InputTokens), Get(UsageCounter.OutputTokens),
-                    Get(UsageCounter.CostMicros) / 1_000_000m, Get(UsageCounter.Denials), Get(UsageCounter.Fallbacks), Get(UsageCounter.Failures));
+                    Get(UsageCounter.CostMicros) / 1_000_000m, Get(UsageCounter.Denials), Get(UsageCounter.Fallbacks), Get(UsageCounter.Failures),
+                    Get(UsageCounter.CacheHits), Get(UsageCounter.CacheSavedMicros) / 1_000_000m);
             })
             .OrderBy(u => u.Model, StringComparer.Ordinal)
             .ToList();

@@ -37,6 +37,14 @@ public sealed class PolicyGateway : IAsyncDisposable
 
     public string Id(string name) => $"{name}-{Suffix}";
 
+    /// <summary>A client that sends another API key (configure it as <c>Auth:ApiKeys:&lt;caller&gt;</c>).</summary>
+    public HttpClient ClientWithKey(string apiKey)
+    {
+        var client = _factory.CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", apiKey);
+        return client;
+    }
+
     public static Task<PolicyGateway> StartAsync(RedisFixture redis, FakeGeminiServer? gemini, IEnumerable<TestModel> models,
         IDictionary<string, string?>? settings = null, string? suffix = null, Action<IServiceCollection>? services = null) =>
         StartAsync(redis.ConnectionString, gemini, models, settings, suffix, services);
