@@ -44,6 +44,13 @@ internal static class FakeUpstream
         app.Run(async context =>
         {
             var request = context.Request;
+            if (HttpMethods.IsGet(request.Method) && request.Path == "/requests")
+            {
+                // How many calls it answered: the cache benchmark checks how many hits reached the upstream.
+                await context.Response.WriteAsync(Interlocked.Read(ref requests).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return;
+            }
+
             var path = request.Path.Value ?? "";
             var answer = !HttpMethods.IsPost(request.Method) ? null
                 : path.EndsWith(":generateContent", StringComparison.Ordinal) ? Response

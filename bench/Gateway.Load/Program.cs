@@ -1,7 +1,7 @@
 // Ai.Gateway load benchmark (issue 4): what the gateway adds to a model call, and how much it can serve.
 //
 //   dotnet run -c Release --project bench/Gateway.Load -- [--runs 5] [--seconds 20] [--warmup 5] [--rps 500]
-//       [--concurrency 64] [--throughput-seconds 10] [--only latency|throughput|peer|startup] [--service-env KEY=VALUE]...
+//       [--concurrency 64] [--throughput-seconds 10] [--only latency|throughput|peer|startup|cache] [--service-env KEY=VALUE]...
 //
 // Needs only redis-server on PATH. It starts, each as its own process and on free loopback ports: a redis-server
 // (no persistence), a fake Gemini upstream (this executable with the 'fake-upstream' argument: minimal Kestrel,
@@ -16,6 +16,11 @@
 //    added latency = gateway − direct per percentile, per run; the report gives medians over the runs.
 // 2. Maximum throughput of the offline provider (a second gateway without a Gemini key): closed loop with
 //    --concurrency workers on POST /v1/generate, against GET /alive on the same process in the same run.
+// 3. Response cache (only with --only cache; issue 13): a gateway whose gemini-3.5-flash has Cache:Enabled, at the same
+//    fixed rate, three passes per run in rotating order: "off" (a new prompt each request, no x-gateway-cache header),
+//    "miss" (a new prompt each request with x-gateway-cache: use: lookup, upstream call, store) and "hit" (one primed
+//    prompt with x-gateway-cache: use: lookup only, no upstream call). Checks before and after each pass that the
+//    answers say hit / miss as expected and that the hit pass sent nothing to the upstream.
 // Memory: the gateway's peak working set (VmRSS sampled every 50 ms and the kernel's VmHWM) and GC heap
 // (System.Runtime event counters over EventPipe) during each phase; CPU per request from /proc.
 // --service-env passes an environment variable to the gateway (e.g. DOTNET_gcServer=0 to compare GC modes).
@@ -191,7 +196,67 @@ try
         }
     }
 
+    var cacheRows = new List<CacheRun>();
+    if (only is "cache")
+    {
+        var settings = new Dictionary<string, string?>(common, StringComparer.OrdinalIgnoreCase)
+        {
+            ["Gemini:Endpoint"] = upstream.ToString(),
+            ["Gemini:ApiKey"] = "bench-gemini-key",
+            [$"Gateway:Models:{Model}:Cache:Enabled"] = "true",
+            // Every miss stores a new entry: a short life keeps Redis small over a long run.
+            [$"Gateway:Models:{Model}:Cache:Ttl"] = "00:02:00",
+        };
+        await using var gateway = await ReleaseBuild.StartServiceAsync("Ai.Gateway", settings);
+        await using var monitor = new ProcessMonitor(gateway.ProcessId);
+        using var client = Load.Client(gateway.BaseAddress);
+        using var upstreamClient = Load.Client(upstream);
+        var unique = 0L;
+        string NewPrompt() => $"{Prompt} #{Interlocked.Increment(ref unique)}";
+        HttpRequestMessage Off() => Generate(ApiKey, Model, NewPrompt());
+        HttpRequestMessage Miss() => Generate(ApiKey, Model, NewPrompt(), cache: "use");
+        HttpRequestMessage Hit() => Generate(ApiKey, Model, Prompt, cache: "use");
+
+        await CheckAsync(client, Hit, expectedModel: Model);
+        await CheckCacheAsync(client, Hit, "hit");
+        await CheckCacheAsync(client, Miss, "miss");
+        Console.WriteLine($"# cache: gateway pid {gateway.ProcessId} at {gateway.BaseAddress}; {rps} RPS for {seconds} s per pass, {runs} runs, warm-up {warmup} s per target");
+        foreach (var warm in new[] { Off, Miss, Hit })
+        {
+            await Load.OpenLoopAsync(warm, client, rps, TimeSpan.FromSeconds(warmup));
+        }
+
+        string[] targets = ["off", "miss", "hit"];
+        for (var run = 1; run <= runs; run++)
+        {
+            var results = new Dictionary<string, (OpenLoopResult Result, double CpuUs)>(StringComparer.Ordinal);
+            // Rotate the order so a trend in the background load hits all three alike.
+            foreach (var target in targets.Skip((run - 1) % 3).Concat(targets.Take((run - 1) % 3)))
+            {
+                var before = await UpstreamRequestsAsync(upstreamClient);
+                monitor.Reset();
+                var result = await Load.OpenLoopAsync(target switch { "off" => Off, "miss" => Miss, _ => Hit }, client, rps, TimeSpan.FromSeconds(seconds));
+                results[target] = (result, monitor.Read().CpuTime.TotalMicroseconds / (rps * seconds));
+                var sent = await UpstreamRequestsAsync(upstreamClient) - before;
+                if (target == "hit" ? sent != 0 : sent < rps * seconds)
+                {
+                    throw new InvalidOperationException($"The {target} pass sent {sent} requests to the upstream for {rps * seconds} requests.");
+                }
+            }
+
+            await CheckCacheAsync(client, Hit, "hit");
+            await CheckCacheAsync(client, Miss, "miss");
+            var row = new CacheRun(results["off"].Result, results["miss"].Result, results["hit"].Result,
+                results["off"].CpuUs, results["miss"].CpuUs, results["hit"].CpuUs, Machine.LoadAverage());
+            cacheRows.Add(row);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"run {run}: off {row.Off.Latency}; miss {row.Miss.Latency}; hit {row.Hit.Latency}; hit − miss p50 {row.Hit.Latency.P50 - row.Miss.Latency.P50:F2} ms; " +
+                $"gateway CPU off/miss/hit {row.OffCpuUs:F0}/{row.MissCpuUs:F0}/{row.HitCpuUs:F0} µs/req; load {row.Load:F2}"));
+        }
+    }
+
     Report(latencyRows, latencyIdle, throughputRows, throughputIdle);
+    ReportCache(cacheRows);
     Children.Kill(upstreamProcess);
     return 0;
 }
@@ -281,17 +346,71 @@ void Report(
     Console.Write(text.ToString());
 }
 
+void ReportCache(List<CacheRun> rows)
+{
+    if (rows.Count == 0)
+    {
+        return;
+    }
+
+    var text = new StringBuilder();
+    var inv = CultureInfo.InvariantCulture;
+    text.AppendLine();
+    text.AppendLine(inv, $"Response cache at {rps} RPS (open loop, {seconds} s per pass; ms from the scheduled send time; fake upstream answers at once):");
+    text.AppendLine();
+    text.AppendLine("| run | off p50 | off p99 | miss p50 | miss p90 | miss p99 | hit p50 | hit p90 | hit p99 | **hit − miss p50** | miss − off p50 | gateway CPU µs/req off / miss / hit | load avg |");
+    text.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (var i = 0; i < rows.Count; i++)
+    {
+        var r = rows[i];
+        text.AppendLine(inv, $"| {i + 1} | {r.Off.Latency.P50:F2} | {r.Off.Latency.P99:F2} | {r.Miss.Latency.P50:F2} | {r.Miss.Latency.P90:F2} | {r.Miss.Latency.P99:F2} | " +
+                             $"{r.Hit.Latency.P50:F2} | {r.Hit.Latency.P90:F2} | {r.Hit.Latency.P99:F2} | {r.Hit.Latency.P50 - r.Miss.Latency.P50:F2} | {r.Miss.Latency.P50 - r.Off.Latency.P50:F2} | " +
+                             $"{r.OffCpuUs:F0} / {r.MissCpuUs:F0} / {r.HitCpuUs:F0} | {r.Load:F2} |");
+    }
+
+    var off = Percentiles.MedianOf(rows.Select(x => x.Off.Latency).ToList());
+    var miss = Percentiles.MedianOf(rows.Select(x => x.Miss.Latency).ToList());
+    var hit = Percentiles.MedianOf(rows.Select(x => x.Hit.Latency).ToList());
+    text.AppendLine(inv, $"| **median** | {off.P50:F2} | {off.P99:F2} | **{miss.P50:F2}** | {miss.P90:F2} | {miss.P99:F2} | **{hit.P50:F2}** | {hit.P90:F2} | {hit.P99:F2} | " +
+                         $"**{Stats.Median(rows.Select(x => x.Hit.Latency.P50 - x.Miss.Latency.P50)):F2}** | {Stats.Median(rows.Select(x => x.Miss.Latency.P50 - x.Off.Latency.P50)):F2} | " +
+                         $"{Stats.Median(rows.Select(x => x.OffCpuUs)):F0} / {Stats.Median(rows.Select(x => x.MissCpuUs)):F0} / {Stats.Median(rows.Select(x => x.HitCpuUs)):F0} | {Stats.Median(rows.Select(x => x.Load)):F2} |");
+    text.AppendLine();
+    text.AppendLine(inv, $"Hit ÷ miss of the medians: p50 {hit.P50 / miss.P50:F2}×, p99 {hit.P99 / miss.P99:F2}×. Errors: {rows.Sum(x => x.Off.Errors)} off, {rows.Sum(x => x.Miss.Errors)} miss, {rows.Sum(x => x.Hit.Errors)} hit.");
+    Console.Write(text.ToString());
+}
+
 static string Mb(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("F0", CultureInfo.InvariantCulture);
 
-static HttpRequestMessage Generate(string apiKey, string model, string input)
+static HttpRequestMessage Generate(string apiKey, string model, string input, string? cache = null)
 {
     var request = new HttpRequestMessage(HttpMethod.Post, "v1/generate")
     {
         Content = new StringContent(JsonSerializer.Serialize(new { input, model }), Encoding.UTF8, "application/json"),
     };
     request.Headers.Add("X-Api-Key", apiKey);
+    if (cache is not null)
+    {
+        request.Headers.Add("x-gateway-cache", cache);
+    }
+
     return request;
 }
+
+// The answer must say what the cache did (x-gateway-cache), as the pass expects.
+static async Task CheckCacheAsync(HttpClient client, Func<HttpRequestMessage> request, string expected)
+{
+    using var message = request();
+    using var response = await client.SendAsync(message);
+    var status = response.Headers.TryGetValues("x-gateway-cache", out var values) ? values.Single() : "(none)";
+    if (!response.IsSuccessStatusCode || status != expected)
+    {
+        throw new InvalidOperationException($"Expected a cache {expected}, got {(int)response.StatusCode} x-gateway-cache: {status}: {await response.Content.ReadAsStringAsync()}");
+    }
+}
+
+// How many generateContent calls the fake upstream has answered (GET /requests).
+static async Task<long> UpstreamRequestsAsync(HttpClient upstream) =>
+    long.Parse(await upstream.GetStringAsync("requests"), CultureInfo.InvariantCulture);
 
 // The body the gateway itself sends for the same input (a user turn), to the same path.
 static HttpRequestMessage GenerateContent(string model, string input)
@@ -323,3 +442,5 @@ static async Task CheckAsync(HttpClient client, Func<HttpRequestMessage> request
         throw new InvalidOperationException($"The check request was answered by '{model}', expected '{expectedModel}': {body}");
     }
 }
+
+internal sealed record CacheRun(OpenLoopResult Off, OpenLoopResult Miss, OpenLoopResult Hit, double OffCpuUs, double MissCpuUs, double HitCpuUs, double Load);

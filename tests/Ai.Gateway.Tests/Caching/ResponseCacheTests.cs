@@ -41,6 +41,9 @@ public sealed class ResponseCacheTests(RedisFixture redis) : IAsyncLifetime
             [$"Gateway:Models:cached-{suffix}:Cache:Enabled"] = "true",
             [$"Gateway:Models:cached-{suffix}:Cache:Ttl"] = "00:10:00",
             ["Auth:ApiKeys:other"] = OtherKey,
+            // Not the 250 ms default: on a busy test machine a Redis round trip can take longer, and these tests
+            // want hit or miss, never 'unavailable' (ResponseCacheOutageTests covers that).
+            ["Gateway:Policy:CacheTimeout"] = "00:00:05",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string?>())
         {
