@@ -255,27 +255,36 @@ public sealed partial class RunEngine(
 
     private async Task<bool> SendAsync(RunState run, IReadOnlyList<TaskDispatch> dispatches)
     {
-        var sent = new List<string>(dispatches.Count);
-        foreach (var dispatch in dispatches)
+        if (dispatches.Count == 0)
         {
-            try
-            {
-                await publisher.PublishAsync(dispatch, run.TraceParent, CancellationToken.None);
-                sent.Add(dispatch.MessageId);
-            }
-            catch (Exception ex)
-            {
-                // Left in the outbox: the run's wakeup resends it.
-                LogSendFailed(logger, ex, dispatch.MessageId, run.RunId);
-            }
+            return true;
         }
 
+        // All at once (the Redis connection pipelines them): a fan-out's tasks reach their agents together, one
+        // round trip instead of one per task, so their results come back together and meet in one group commit.
+        var published = await Task.WhenAll(dispatches.Select(dispatch => PublishAsync(run, dispatch)));
+        var sent = dispatches.Where((_, i) => published[i]).Select(dispatch => dispatch.MessageId).ToList();
         if (sent.Count > 0)
         {
             await store.ConfirmSentAsync(run.RunId, sent);
         }
 
         return sent.Count == dispatches.Count;
+    }
+
+    private async Task<bool> PublishAsync(RunState run, TaskDispatch dispatch)
+    {
+        try
+        {
+            await publisher.PublishAsync(dispatch, run.TraceParent, CancellationToken.None);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            // Left in the outbox: the run's wakeup resends it.
+            LogSendFailed(logger, ex, dispatch.MessageId, run.RunId);
+            return false;
+        }
     }
 
     /// <summary>Resends stored tasks and commands that are still wanted; drops the rest. True when nothing is left.</summary>

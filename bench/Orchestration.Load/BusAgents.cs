@@ -73,6 +73,9 @@ internal sealed class BusAgents : IAsyncDisposable
         Qos = QualityOfService.ExactlyOnce,
     }, TimeSpan.FromSeconds(30));
 
+    /// <summary>How many transitions a run committed (its stored version: one per commit).</summary>
+    public async Task<long> CommitsOfAsync(string runId) => (long)await _redis.GetDatabase().HashGetAsync($"orch:run:{{{runId}}}", "v");
+
     public async ValueTask DisposeAsync()
     {
         foreach (var subscription in _subscriptions)

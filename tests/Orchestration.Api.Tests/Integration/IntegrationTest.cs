@@ -35,9 +35,14 @@ public abstract class IntegrationTest : IAsyncLifetime
     {
         Redis = await TestRedis.StartAsync();
         RedisClient = await ConnectionMultiplexer.ConnectAsync(Redis.ConnectionString);
-        Factory = new ServiceFactory<Program>(Redis.ConnectionString, FastTimings());
+        Factory = new ServiceFactory<Program>(Redis.ConnectionString, FastTimings()) { ConfigureServices = ConfigureServices };
         Api = Factory.CreateAuthorizedClient();
         Api.Timeout = TimeSpan.FromMinutes(2);
+    }
+
+    /// <summary>Replaces services of the service under test (a test's own decorator, for example).</summary>
+    protected virtual void ConfigureServices(Microsoft.Extensions.DependencyInjection.IServiceCollection services)
+    {
     }
 
     public virtual async ValueTask DisposeAsync()
