@@ -21,6 +21,7 @@ app.MapToolsApi();
 app.MapMcpApi();
 app.MapPromptsApi();
 app.MapChatCompletionsApi();
+app.MapEmbeddingsApi();
 
 app.Run();
 

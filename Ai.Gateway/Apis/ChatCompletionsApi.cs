@@ -36,10 +36,7 @@ public static class ChatCompletionsApi
         var body = await JsonBodyReader.ReadAsync<ChatCompletionRequest>(http.Request, OpenAIJson.Options, cancellationToken);
         if (!body.IsValid)
         {
-            http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
-            return body.Problem.Errors.Count > 0
-                ? OpenAIErrors.Invalid(body.Problem.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
-                : OpenAIErrors.Attach(body.Problem.ToResult());
+            return OpenAIErrors.BadBody(body.Problem, http);
         }
 
         var request = body.Value!;
@@ -79,8 +76,7 @@ public static class ChatCompletionsApi
         }
         catch (ChatRequestException invalid)
         {
-            http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
-            return OpenAIErrors.Invalid(invalid.Errors);
+            return OpenAIErrors.Invalid(invalid, http);
         }
         catch (Exception ex) when (OpenAIErrors.ForFailure(ex, http) is { } failure)
         {

@@ -77,7 +77,16 @@ public sealed record ModelStatus(
         : this(model.Id, model.Provider, model.Tier, model.InputPricePerMillion, model.OutputPricePerMillion, model.Qps, model.Burst,
             model.DailyLimit, model.Fallbacks, servedBy, circuit, bucket)
     {
+        Kind = model.Kind;
+        Dimensions = model.Dimensions;
     }
+
+    /// <summary><c>Chat</c> or <c>Embedding</c>.</summary>
+    public ModelKind Kind { get; init; }
+
+    /// <summary>An embedding model's vector length, when configured.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Dimensions { get; init; }
 }
 
 /// <summary>Tokens left in the shared bucket now, and requests left today (when the model has a daily limit).</summary>

@@ -25,8 +25,10 @@ internal static class PolicyExtensions
         builder.Services.AddSingleton<ModelRouter>();
         builder.Services.AddSingleton<ModelResilience>();
         builder.AddUsageAccounting();
+        builder.Services.AddSingleton<ModelCallPolicy>();
         builder.Services.AddSingleton<GatewayChatClient>();
         builder.Services.AddSingleton<ResponseCache>();
+        builder.Services.AddSingleton<GatewayEmbeddingGenerator>();
         builder.Services.AddSingleton<GenerationService>();
 
         return builder;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ai.Gateway.Caching;
+using Ai.Gateway.Model;
 using Ai.Gateway.Policy;
 using Ai.Gateway.Prompts;
 using Ai.Gateway.Providers;
@@ -118,12 +119,17 @@ public sealed class GenerationService
             formatSchema = RenderPrompt(prompt, messages, errors);
         }
 
-        var route = string.IsNullOrEmpty(request.Model) || _catalog.Find(request.Model) is not null
+        var named = string.IsNullOrEmpty(request.Model) ? null : _catalog.Find(request.Model);
+        var route = string.IsNullOrEmpty(request.Model) || named is not null
             ? _router.Route(request.Model, request.Route)
             : null;
         if (route is null)
         {
             errors["model"] = [$"Unknown model; one of: {string.Join(", ", _catalog.Models.Select(m => m.Id))}."];
+        }
+        else if (named is not null && ModelCatalog.WrongKind(named, ModelKind.Chat) is { } wrongKind)
+        {
+            errors["model"] = [wrongKind];
         }
 
         if (request.Temperature is < 0 or > 2)

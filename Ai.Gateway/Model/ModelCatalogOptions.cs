@@ -11,6 +11,12 @@ public sealed class ModelCatalogOptions
     [Required]
     public string DefaultModel { get; set; } = "";
 
+    /// <summary>
+    /// The embedding model <c>POST /v1/embeddings</c> uses when a request names none (or <c>auto</c>); empty: such a
+    /// request must name one. Must be a model of kind <see cref="ModelKind.Embedding"/>.
+    /// </summary>
+    public string DefaultEmbeddingModel { get; set; } = "";
+
     /// <summary>The models by id, e.g. <c>Gateway:Models:gemini-3.5-flash:Qps</c>, so one model can be changed or added without rewriting the others.</summary>
     [Required]
     public Dictionary<string, ModelDefinition> Models { get; set; } = new(StringComparer.Ordinal);
@@ -26,6 +32,14 @@ public enum ModelTier
     Fast,
 }
 
+/// <summary>What a model is for: chat routes never call an embedding model, <c>/v1/embeddings</c> never a chat model.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ModelKind>))]
+public enum ModelKind
+{
+    Chat,
+    Embedding,
+}
+
 public sealed record ModelDefinition
 {
     /// <summary>The provider's model id, e.g. <c>gemini-3.5-flash</c> (the key under <c>Gateway:Models</c>).</summary>
@@ -36,6 +50,16 @@ public sealed record ModelDefinition
     public string Provider { get; init; } = "";
 
     public ModelTier Tier { get; init; } = ModelTier.Flash;
+
+    /// <summary><c>Chat</c> (the default) or <c>Embedding</c>. A model's fallbacks are of its own kind.</summary>
+    public ModelKind Kind { get; init; } = ModelKind.Chat;
+
+    /// <summary>
+    /// An embedding model's vector length (the most a request's <c>dimensions</c> may ask for; the offline provider's
+    /// length when a request asks none). Null: the provider's own default, and any <c>dimensions</c> up to 16384.
+    /// </summary>
+    [Range(1, 16_384)]
+    public int? Dimensions { get; init; }
 
     /// <summary>USD per one million input tokens.</summary>
     [Range(0, 10_000)]

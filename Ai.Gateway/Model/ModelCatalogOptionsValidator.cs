@@ -33,6 +33,23 @@ public sealed partial class ModelCatalogOptionsValidator : IValidateOptions<Mode
             errors.Add($"Gateway:DefaultModel '{options.DefaultModel}' is not in Gateway:Models.");
         }
 
+        if (options.Models.TryGetValue(options.DefaultModel, out var defaultModel) && defaultModel.Kind != ModelKind.Chat)
+        {
+            errors.Add($"Gateway:DefaultModel '{options.DefaultModel}' is an embedding model; the default must be a chat model.");
+        }
+
+        if (!string.IsNullOrEmpty(options.DefaultEmbeddingModel))
+        {
+            if (!options.Models.TryGetValue(options.DefaultEmbeddingModel, out var embedding))
+            {
+                errors.Add($"Gateway:DefaultEmbeddingModel '{options.DefaultEmbeddingModel}' is not in Gateway:Models.");
+            }
+            else if (embedding.Kind != ModelKind.Embedding)
+            {
+                errors.Add($"Gateway:DefaultEmbeddingModel '{options.DefaultEmbeddingModel}' is a chat model; set Gateway:Models:{options.DefaultEmbeddingModel}:Kind to Embedding or name an embedding model.");
+            }
+        }
+
         foreach (var model in options.All)
         {
             foreach (var fallback in model.Fallbacks)
@@ -40,6 +57,10 @@ public sealed partial class ModelCatalogOptionsValidator : IValidateOptions<Mode
                 if (!known.Contains(fallback))
                 {
                     errors.Add($"Gateway:Models:{model.Id}:Fallbacks: '{fallback}' is not in Gateway:Models.");
+                }
+                else if (options.Models[fallback].Kind != model.Kind)
+                {
+                    errors.Add($"Gateway:Models:{model.Id}:Fallbacks: '{fallback}' is a {options.Models[fallback].Kind} model; a {model.Kind} model falls back to {model.Kind} models only.");
                 }
                 else if (fallback == model.Id)
                 {

@@ -90,10 +90,16 @@ public static partial class ChatRequestMapping
             return router.Route(null, null);
         }
 
-        if (catalog.Find(model) is null)
+        if (catalog.Find(model) is not { } known)
         {
             errors.Add(new("model", $"The model '{model}' does not exist. Use 'auto' or one of: {string.Join(", ", catalog.Models.Select(m => m.Id))}.",
                 OpenAIErrors.ModelNotFound));
+            return null;
+        }
+
+        if (ModelCatalog.WrongKind(known, Model.ModelKind.Chat) is { } wrongKind)
+        {
+            errors.Add(new("model", wrongKind, OpenAIErrors.WrongModelKind));
             return null;
         }
 

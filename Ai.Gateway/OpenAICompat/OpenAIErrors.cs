@@ -36,7 +36,9 @@ public static class OpenAIErrors
     public const string Route = "/v1/chat/completions";
 
     /// <summary>The OpenAI-shaped routes whose problems carry OpenAI's <c>error</c> object.</summary>
-    private static readonly string[] Routes = [Route, "/v1/models"];
+    private static readonly string[] Routes = [Route, "/v1/models", EmbeddingsRoute];
+
+    public const string EmbeddingsRoute = "/v1/embeddings";
     public const string Key = "error";
 
     public const string InvalidValue = "invalid_value";
@@ -44,6 +46,9 @@ public static class OpenAIErrors
     public const string UnsupportedParameter = "unsupported_parameter";
     public const string UnsupportedValue = "unsupported_value";
     public const string ModelNotFound = "model_not_found";
+
+    /// <summary>A catalog model of the other kind: an embedding model on a chat route, or a chat model on <c>/v1/embeddings</c> (400).</summary>
+    public const string WrongModelKind = "model_not_supported";
 
     /// <summary>400 naming the first offending field in <c>error.param</c>, every field in <c>errors</c>.</summary>
     /// <remarks>An unknown model is 404 <c>model_not_found</c>, as OpenAI answers it, whatever else is wrong.</remarks>
@@ -75,6 +80,26 @@ public static class OpenAIErrors
             title: "The model does not exist",
             detail: message,
             extensions: new Dictionary<string, object?> { [Key] = new OpenAIError(message, TypeFor(StatusCodes.Status404NotFound), param, ModelNotFound) });
+    }
+
+    /// <summary>A body that did not read (not JSON, wrong content type, unknown field, wrong type), never to be retried.</summary>
+    public static ProblemHttpResult BadBody(JsonBodyProblem problem, HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
+        return problem.Errors.Count > 0
+            ? Invalid(problem.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal))
+            : Attach(problem.ToResult());
+    }
+
+    /// <summary>A request whose fields are wrong (nothing reached a provider), never to be retried.</summary>
+    public static ProblemHttpResult Invalid(ChatRequestException invalid, HttpContext http)
+    {
+        ArgumentNullException.ThrowIfNull(invalid);
+        ArgumentNullException.ThrowIfNull(http);
+        http.Response.Headers[GatewayProblems.ShouldRetryHeader] = "false";
+        return Invalid(invalid.Errors);
     }
 
     /// <summary>Fields of a body that did not read (unknown field, wrong type) as a 400.</summary>

@@ -67,6 +67,11 @@ public sealed class GatewayCallContext
 
     public void Attach(ChatOptions options) => (options.AdditionalProperties ??= [])[Key] = this;
 
+    public static GatewayCallContext? From(EmbeddingGenerationOptions? options) =>
+        options?.AdditionalProperties?.TryGetValue(Key, out var value) == true ? value as GatewayCallContext : null;
+
+    public void Attach(EmbeddingGenerationOptions options) => (options.AdditionalProperties ??= [])[Key] = this;
+
     public void Record(AttemptRecord attempt)
     {
         lock (_lock)

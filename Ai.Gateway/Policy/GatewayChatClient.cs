@@ -1,30 +1,22 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Ai.Gateway.Model;
 using Ai.Gateway.Providers;
 using Ai.Gateway.Usage;
-using Communication.Bus.RateLimiting;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
-using Polly.Timeout;
 
 namespace Ai.Gateway.Policy;
 
 /// <summary>
-/// The one policy every model call goes through. For the requested model and then each model of
-/// its fallback chain: skip it if its circuit is open; take a token from its rate limit, shared by
-/// every replica (waiting up to <see cref="GatewayPolicyOptions.RateLimitWait"/>); call its
-/// provider through its Polly pipeline (retries for transient failures only, circuit breaker,
-/// attempt timeout). The first answer wins; every try is recorded in the
-/// <see cref="GatewayCallContext"/>. Streams fall back only before their first update.
+/// Chat through the one policy every model call goes through (<see cref="ModelCallPolicy"/>): for the requested
+/// model and then each model of its fallback chain, circuit, shared rate limit, Polly pipeline; the first answer
+/// wins; every try is recorded in the <see cref="GatewayCallContext"/>. Streams fall back only before their first update.
 /// </summary>
 public sealed partial class GatewayChatClient(
     ModelCatalog catalog,
     IModelProviderRegistry providers,
-    ModelResilience resilience,
-    IDistributedTokenBucket buckets,
+    ModelCallPolicy policy,
     UsageRecorder usage,
     IOptions<GatewayPolicyOptions> options,
     TimeProvider time,
@@ -34,38 +26,19 @@ public sealed partial class GatewayChatClient(
     private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<GatewayChatClient>();
 
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null, CancellationToken cancellationToken = default)
     {
-        var (context, chain, history, failures) = Begin(messages, chatOptions);
-
-        for (var i = 0; i < chain.Count; i++)
-        {
-            var model = chain[i];
-            try
-            {
-                var response = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, cancellationToken, c => c.GetResponseAsync(history, ForModel(chatOptions, model, providers.ServingProvider(model)), ct), ct),
-                    cancellationToken);
-                Answered(chain, i, model, response.Usage, context);
-                return response;
-            }
-            catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
-            {
-                Failed(model, ex, failures, context);
-                if (!MayFallBack(ex))
-                {
-                    break;
-                }
-            }
-        }
-
-        throw failures.ToException(context);
+        var (context, chain, history) = Begin(messages, chatOptions);
+        return policy.RunAsync(chain, context,
+            (model, ct) => ClientFor(model).GetResponseAsync(history, ForModel(chatOptions, model, providers.ServingProvider(model)), ct),
+            response => response.Usage, cancellationToken);
     }
 
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? chatOptions = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (context, chain, history, failures) = Begin(messages, chatOptions);
+        var (context, chain, history) = Begin(messages, chatOptions);
+        var failures = policy.NewFailures();
 
         for (var i = 0; i < chain.Count; i++)
         {
@@ -77,14 +50,12 @@ public sealed partial class GatewayChatClient(
             OpenStream? stream = null;
             try
             {
-                stream = await resilience.Pipeline(model.Id).ExecuteAsync(
-                    async ct => await CallAsync(model, context, cancellationToken, c => OpenAsync(c, model, history, chatOptions, ct, cancellationToken), ct),
-                    cancellationToken);
+                stream = await policy.AttemptAsync(model, context, ct => OpenAsync(ClientFor(model), model, history, chatOptions, ct, cancellationToken), cancellationToken);
             }
-            catch (Exception ex) when (IsModelFailure(ex, cancellationToken))
+            catch (Exception ex) when (ModelCallPolicy.IsModelFailure(ex, cancellationToken))
             {
-                Failed(model, ex, failures, context);
-                if (MayFallBack(ex))
+                policy.Failed(model, ex, failures, context);
+                if (policy.MayFallBack(ex))
                 {
                     continue;
                 }
@@ -107,7 +78,7 @@ public sealed partial class GatewayChatClient(
                 }
                 while (await NextAsync(stream, model, cancellationToken));
 
-                Answered(chain, i, model, streamUsage, context);
+                policy.Answered(chain, i, model, streamUsage, context);
             }
 
             yield break;
@@ -166,12 +137,11 @@ public sealed partial class GatewayChatClient(
         }
     }
 
-    private (GatewayCallContext Context, IReadOnlyList<ModelDefinition> Chain, IList<ChatMessage> History, Failures Failures) Begin(
+    private (GatewayCallContext Context, IReadOnlyList<ModelDefinition> Chain, IList<ChatMessage> History) Begin(
         IEnumerable<ChatMessage> messages, ChatOptions? chatOptions) => (
         GatewayCallContext.From(chatOptions) ?? new GatewayCallContext(),
         catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel),
-        messages as IList<ChatMessage> ?? messages.ToList(),
-        new Failures(() => DailyQuotaReset.After(time.GetUtcNow(), options.Value.DailyQuotaTimeZone)));
+        messages as IList<ChatMessage> ?? messages.ToList());
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
@@ -179,84 +149,6 @@ public sealed partial class GatewayChatClient(
     public void Dispose()
     {
     }
-
-    private void Failed(ModelDefinition model, Exception ex, Failures failures, GatewayCallContext context)
-    {
-        if (ex is BrokenCircuitException)
-        {
-            // Polly refused the call without running it: the model failed too often lately. It lets
-            // one trial call through once the break is over.
-            context.Record(new AttemptRecord(model.Id, providers.ServingProvider(model), AttemptRecord.CircuitOpen, 0,
-                "The model's circuit is open after repeated failures; skipped."));
-        }
-
-        failures.Add(model, ex);
-        usage.RecordFailure(model.Id);
-    }
-
-    /// <summary>One try: wait for a rate-limit token, call the provider, record the outcome.</summary>
-    private async Task<T> CallAsync<T>(ModelDefinition model, GatewayCallContext context, CancellationToken caller, Func<IChatClient, Task<T>> call, CancellationToken cancellationToken)
-    {
-        var provider = providers.ServingProvider(model);
-        var decision = await buckets.AcquireAsync(ModelCatalog.BucketName(model), catalog.RuleFor(model), 1,
-            options.Value.RateLimitWait, cancellationToken);
-        if (!decision.Allowed)
-        {
-            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.RateLimited, 0,
-                decision.DailyQuotaExhausted ? "Daily quota used up." : $"No rate-limit token within {options.Value.RateLimitWait.TotalMilliseconds} ms."));
-            usage.RecordDenial(model.Id);
-            throw new ModelRateLimitedException(model.Id, decision);
-        }
-
-        var started = time.GetTimestamp();
-        try
-        {
-            var result = await call(ClientFor(model));
-            // A block is the model's answer, not a failure of the model: the policy decides whether to fall back.
-            // A stream is checked at its first update (a blocked prompt), before anything reached the caller.
-            if ((result switch { ChatResponse response => ContentBlock.Find(response), OpenStream stream => ContentBlock.Find(stream.Current), _ => null }) is { } block)
-            {
-                if (result is OpenStream open)
-                {
-                    await open.DisposeAsync();
-                }
-
-                throw block.ToException(provider, model.Id);
-            }
-
-            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Succeeded, Elapsed(started)));
-            return result;
-        }
-        catch (Exception ex) when (!caller.IsCancellationRequested)
-        {
-            // A cancellation the caller did not ask for is the attempt timeout firing.
-            var timedOut = ex is OperationCanceledException or TimeoutRejectedException;
-            var failure = ex as ModelProviderException;
-            context.Record(new AttemptRecord(model.Id, provider, AttemptRecord.Failed, Elapsed(started),
-                timedOut ? $"No answer within {options.Value.AttemptTimeout.TotalSeconds} s." : ex.Message,
-                failure?.Kind.ToString() ?? (timedOut ? nameof(ModelFailureKind.Timeout) : null),
-                failure?.StatusCode is { } status ? (int)status : null));
-            LogAttemptFailed(_logger, model.Id, failure?.Kind.ToString() ?? ex.GetType().Name);
-            throw;
-        }
-    }
-
-    private void Answered(IReadOnlyList<ModelDefinition> chain, int index, ModelDefinition model, UsageDetails? details, GatewayCallContext context)
-    {
-        var offline = providers.ServingProvider(model) == ProviderNames.Offline;
-        var tokens = TokenUsage.From(details);
-        var cost = offline ? 0m : ModelCatalog.Cost(model, tokens);
-        // Report the catalog id (what callers route by), or "offline" when no provider was called.
-        var name = offline ? OfflineName : model.Id;
-        context.Answered(name, isFallback: index > 0, tokens, cost);
-        usage.RecordAnswer(name, tokens, cost);
-        if (index > 0)
-        {
-            usage.RecordFallback(chain[0].Id);
-        }
-    }
-
-    private const string OfflineName = ProviderNames.Offline;
 
     private IChatClient ClientFor(ModelDefinition model) => _clients.GetOrAdd(model.Id, _ =>
         providers.GetChatClient(model).AsBuilder()
@@ -291,58 +183,6 @@ public sealed partial class GatewayChatClient(
         return copy;
     }
 
-    private long Elapsed(long started) => (long)time.GetElapsedTime(started).TotalMilliseconds;
-
-    // A prompt a safety filter refused goes to the next model only when the operator asked for it.
-    private bool MayFallBack(Exception ex) =>
-        ex is not ModelProviderException { Kind: ModelFailureKind.ContentBlocked } || options.Value.FallbackOnSafetyBlock;
-
-    private static bool IsModelFailure(Exception ex, CancellationToken cancellationToken) =>
-        !cancellationToken.IsCancellationRequested
-        && ex is ModelProviderException or ModelRateLimitedException or BrokenCircuitException or TimeoutRejectedException or IsolatedCircuitException;
-
-    /// <param name="untilQuotaReset">How long until the providers' per-day quotas reset.</param>
-    private sealed class Failures(Func<TimeSpan> untilQuotaReset)
-    {
-        private Exception? _last;
-        private TimeSpan? _retryAfter;
-        private RateLimitDecision? _primaryLimit;
-
-        public void Add(ModelDefinition model, Exception ex)
-        {
-            _last = ex;
-            var wait = ex switch
-            {
-                ModelRateLimitedException limited => limited.Decision.DailyQuotaExhausted ? limited.Decision.DailyResetAfter : limited.Decision.RetryAfter,
-                // A provider's per-day quota: its RetryInfo (if any) is no promise; the quota is back at the reset.
-                ModelProviderException { Kind: ModelFailureKind.QuotaExhausted } => untilQuotaReset(),
-                ModelProviderException { RetryAfter: { } after } => after,
-                _ => null,
-            };
-            if (wait is { } w && (_retryAfter is null || w < _retryAfter))
-            {
-                _retryAfter = w;
-            }
-
-            if (ex is ModelRateLimitedException first && _primaryLimit is null)
-            {
-                _primaryLimit = first.Decision;
-            }
-
-            Activity.Current?.AddEvent(new ActivityEvent("gateway.model_failed", tags: new ActivityTagsCollection
-            {
-                ["gen_ai.request.model"] = model.Id,
-                ["error.type"] = ex.GetType().Name,
-            }));
-        }
-
-        public AllModelsFailedException ToException(GatewayCallContext context) =>
-            new(context.Attempts, _last) { RetryAfter = _retryAfter, PrimaryLimit = _primaryLimit };
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "A stream from model {Model} failed after it started ({Kind}).")]
     private static partial void LogStreamFailed(ILogger logger, string model, string kind);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A call to model {Model} failed ({Kind}).")]
-    private static partial void LogAttemptFailed(ILogger logger, string model, string kind);
 }

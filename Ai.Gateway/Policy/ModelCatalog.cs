@@ -16,7 +16,16 @@ public sealed class ModelCatalog(IOptions<ModelCatalogOptions> catalog, IOptions
 
     public string DefaultModel => catalog.Value.DefaultModel;
 
+    /// <summary>The model <c>POST /v1/embeddings</c> uses when a request names none; empty when none is configured.</summary>
+    public string DefaultEmbeddingModel => catalog.Value.DefaultEmbeddingModel;
+
     public ModelDefinition? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>Why <paramref name="model"/> cannot serve a route for <paramref name="wanted"/> models, or null when it can.</summary>
+    public static string? WrongKind(ModelDefinition model, ModelKind wanted) => model.Kind == wanted ? null
+        : wanted == ModelKind.Embedding
+            ? $"The model '{model.Id}' is a chat model; /v1/embeddings takes an embedding model (Gateway:Models:<id>:Kind Embedding)."
+            : $"The model '{model.Id}' is an embedding model; use it with /v1/embeddings, and a chat model here.";
 
     /// <summary>The model, then its fallbacks in order (each once).</summary>
     public IReadOnlyList<ModelDefinition> Chain(string primary)

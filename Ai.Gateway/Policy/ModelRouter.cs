@@ -55,7 +55,7 @@ public sealed class ModelRouter(ModelCatalog catalog, IOptions<RoutingOptions> r
     private string? ModelFor(ModelTier tier) =>
         routing.Value.Tiers.TryGetValue(tier, out var configured)
             ? configured
-            : catalog.Models.FirstOrDefault(m => m.Tier == tier)?.Id;
+            : catalog.Models.FirstOrDefault(m => m.Tier == tier && m.Kind == ModelKind.Chat)?.Id;
 
     private static bool Is(string? value, string[] words) =>
         value is not null && words.Contains(value.Trim(), StringComparer.OrdinalIgnoreCase);

@@ -18,6 +18,12 @@ public interface IModelProviderRegistry
     /// </summary>
     IChatClient GetChatClient(ModelDefinition model);
 
+    /// <summary>
+    /// The embedding generator for <paramref name="model"/> (an embedding model), bound to its id; offline (vectors of
+    /// the model's <c>Dimensions</c>) when its provider is not configured.
+    /// </summary>
+    IEmbeddingGenerator<string, Embedding<float>> GetEmbeddingGenerator(ModelDefinition model);
+
     /// <summary>The provider that actually serves <paramref name="model"/>: its own, or <c>offline</c>.</summary>
     string ServingProvider(ModelDefinition model);
 
@@ -34,6 +40,7 @@ public sealed class ModelProviderRegistry : IModelProviderRegistry, IDisposable
     private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggers;
     private readonly ConcurrentDictionary<(string Provider, string Model), IChatClient> _clients = new();
+    private readonly ConcurrentDictionary<(string Provider, string Model), IEmbeddingGenerator<string, Embedding<float>>> _generators = new();
 
     public ModelProviderRegistry(
         IHttpClientFactory httpClients,
@@ -84,6 +91,18 @@ public sealed class ModelProviderRegistry : IModelProviderRegistry, IDisposable
         _ => _offline,
     };
 
+    public IEmbeddingGenerator<string, Embedding<float>> GetEmbeddingGenerator(ModelDefinition model) =>
+        _generators.GetOrAdd((ServingProvider(model), model.Id), static (key, state) => key.Provider switch
+        {
+            ProviderNames.Gemini => new GeminiEmbeddingGenerator(
+                state.Registry._httpClients.CreateClient(GeminiChatClient.HttpClientName), state.Registry._gemini, key.Model,
+                state.Registry._time, state.Registry._loggers.CreateLogger<GeminiEmbeddingGenerator>()),
+            ProviderNames.OpenAI => new OpenAICompatibleEmbeddingGenerator(
+                state.Registry._httpClients.CreateClient(OpenAICompatibleChatClient.HttpClientName), state.Registry._openAI, key.Model,
+                state.Registry._time, state.Registry._loggers.CreateLogger<OpenAICompatibleEmbeddingGenerator>()),
+            _ => new OfflineEmbeddingGenerator(state.Model.Dimensions ?? OfflineEmbeddingGenerator.DefaultDimensions, state.Registry._time),
+        }, (Registry: this, Model: model));
+
     public void Dispose()
     {
         foreach (var client in _clients.Values)
@@ -91,6 +110,12 @@ public sealed class ModelProviderRegistry : IModelProviderRegistry, IDisposable
             client.Dispose();
         }
 
+        foreach (var generator in _generators.Values)
+        {
+            generator.Dispose();
+        }
+
         _clients.Clear();
+        _generators.Clear();
     }
 }

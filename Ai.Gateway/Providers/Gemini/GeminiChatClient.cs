@@ -14,7 +14,7 @@ namespace Ai.Gateway.Providers.Gemini;
 /// <see cref="IChatClient"/>. One attempt per call: failures surface as <see cref="ModelProviderException"/>
 /// and the gateway's policy decides about retries and fallback.
 /// </summary>
-public sealed partial class GeminiChatClient : IChatClient
+public sealed class GeminiChatClient : IChatClient
 {
     /// <summary>The OpenTelemetry <c>gen_ai.provider.name</c> of the Gemini Developer API.</summary>
     public const string ProviderName = "gcp.gemini";
@@ -22,14 +22,10 @@ public sealed partial class GeminiChatClient : IChatClient
     /// <summary>The named HttpClient the registry uses (without the standard resilience handler).</summary>
     public const string HttpClientName = "gemini";
 
-    private const string ApiKeyHeader = "x-goog-api-key";
-
-    private readonly HttpClient _http;
+    private readonly GeminiTransport _transport;
     private readonly GeminiOptions _options;
     private readonly string? _defaultModelId;
     private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly Uri _baseUri;
     private readonly ChatClientMetadata _metadata;
 
     public GeminiChatClient(
@@ -39,21 +35,11 @@ public sealed partial class GeminiChatClient : IChatClient
         TimeProvider? timeProvider = null,
         ILogger<GeminiChatClient>? logger = null)
     {
-        ArgumentNullException.ThrowIfNull(httpClient);
-        ArgumentNullException.ThrowIfNull(options);
-        if (!options.HasApiKey)
-        {
-            throw new ArgumentException("Gemini:ApiKey is required for the Gemini client.", nameof(options));
-        }
-
-        _http = httpClient;
+        _transport = new GeminiTransport(httpClient, options, timeProvider, (ILogger?)logger ?? NullLogger.Instance);
         _options = options;
         _defaultModelId = defaultModelId;
         _time = timeProvider ?? TimeProvider.System;
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        var endpoint = options.Endpoint.AbsoluteUri;
-        _baseUri = new Uri(endpoint.EndsWith('/') ? endpoint : endpoint + "/");
-        _metadata = new ChatClientMetadata(ProviderName, _baseUri, defaultModelId);
+        _metadata = new ChatClientMetadata(ProviderName, _transport.BaseUri, defaultModelId);
     }
 
     public async Task<ChatResponse> GetResponseAsync(
@@ -64,7 +50,7 @@ public sealed partial class GeminiChatClient : IChatClient
         using var deadline = _time.StartDeadline(_options.RequestTimeout, cancellationToken);
         try
         {
-            using var response = await SendAsync(model, stream: false, body, deadline);
+            using var response = await _transport.SendAsync(model, "generateContent", body, deadline);
             var json = await response.Content.ReadAsStringAsync(deadline.Token);
             var (parsed, contents) = Decode(json, model);
             return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents) { MessageId = parsed.ResponseId })
@@ -77,7 +63,7 @@ public sealed partial class GeminiChatClient : IChatClient
                 RawRepresentation = json,
             };
         }
-        catch (Exception e) when (Translate(e, model, deadline) is { } failure)
+        catch (Exception e) when (_transport.Translate(e, model, deadline) is { } failure)
         {
             throw failure;
         }
@@ -94,7 +80,7 @@ public sealed partial class GeminiChatClient : IChatClient
         IAsyncEnumerator<SseItem<string>> events;
         try
         {
-            response = await SendAsync(model, stream: true, body, deadline);
+            response = await _transport.SendAsync(model, "streamGenerateContent?alt=sse", body, deadline);
             var stream = await response.Content.ReadAsStreamAsync(deadline.Token);
             // SseParser handles \r\n, \n and \r line ends and joins multi-line data fields.
             events = SseParser.Create(stream).EnumerateAsync(deadline.Token).GetAsyncEnumerator(deadline.Token);
@@ -102,7 +88,7 @@ public sealed partial class GeminiChatClient : IChatClient
         catch (Exception e)
         {
             response?.Dispose();
-            if (Translate(e, model, deadline) is { } failure)
+            if (_transport.Translate(e, model, deadline) is { } failure)
             {
                 throw failure;
             }
@@ -128,7 +114,7 @@ public sealed partial class GeminiChatClient : IChatClient
                         break;
                     }
                 }
-                catch (Exception e) when (Translate(e, model, deadline) is { } failure)
+                catch (Exception e) when (_transport.Translate(e, model, deadline) is { } failure)
                 {
                     throw failure;
                 }
@@ -167,7 +153,7 @@ public sealed partial class GeminiChatClient : IChatClient
             if (!sawEvent)
             {
                 // A 200 with nothing in it: a proxy or a cut connection, not an answer.
-                throw Logged(new ModelProviderException($"gemini model '{model}' answered with an empty stream.",
+                throw _transport.Logged(new ModelProviderException($"gemini model '{model}' answered with an empty stream.",
                     ProviderNames.Gemini, model, ModelFailureKind.InvalidResponse));
             }
 
@@ -201,34 +187,7 @@ public sealed partial class GeminiChatClient : IChatClient
     {
         var model = options?.ModelId ?? _defaultModelId
             ?? throw new InvalidOperationException("No model id: set ChatOptions.ModelId or the client's default model.");
-        return model.StartsWith("models/", StringComparison.Ordinal) ? model["models/".Length..] : model;
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(string model, bool stream, JsonObject body, Deadline deadline)
-    {
-        var path = string.Join('/', model.Split('/').Select(Uri.EscapeDataString));
-        var action = stream ? "streamGenerateContent?alt=sse" : "generateContent";
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_baseUri, $"{_options.ApiVersion}/models/{path}:{action}"))
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        // The key goes in a header, never the query string, so it stays out of URLs, logs and traces.
-        request.Headers.Add(ApiKeyHeader, _options.ApiKey);
-
-        LogSending(_logger, model, stream);
-        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(deadline.Token);
-            var retryAfter = ProviderFailures.RetryAfterFromHeaders(response.Headers, _time.GetUtcNow());
-            throw Logged(ProviderFailures.FromHttpStatus(ProviderNames.Gemini, model, (int)response.StatusCode,
-                ProviderErrorBody.Parse(text), retryAfter, _options.ApiKey));
-        }
+        return GeminiTransport.BareModel(model);
     }
 
     // Reads one response body or stream event; an {"error":…} inside it throws like an HTTP error would.
@@ -243,55 +202,10 @@ public sealed partial class GeminiChatClient : IChatClient
         }
         catch (Exception e) when (e is JsonException or FormatException or InvalidOperationException)
         {
-            throw Logged(new ModelProviderException($"gemini model '{model}' answered with a body that is not a GenerateContentResponse: {e.Message}",
+            throw _transport.Logged(new ModelProviderException($"gemini model '{model}' answered with a body that is not a GenerateContentResponse: {e.Message}",
                 ProviderNames.Gemini, model, ModelFailureKind.InvalidResponse, innerException: e));
         }
 
-        return response.Error is { } error ? throw Logged(ErrorInBody(error, model)) : (response, contents);
+        return response.Error is { } error ? throw _transport.Logged(_transport.ErrorInBody(error, model)) : (response, contents);
     }
-
-    private ModelProviderException Logged(ModelProviderException failure)
-    {
-        LogFailed(_logger, failure.Model ?? "", failure.Kind, failure);
-        return failure;
-    }
-
-    // An {"error":…} object inside a 200 body or an SSE stream: the same mapping as an HTTP error.
-    private ModelProviderException ErrorInBody(JsonElement error, string model)
-    {
-        var status = error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) && code.TryGetInt32(out var c) ? c : 500;
-        return ProviderFailures.FromHttpStatus(ProviderNames.Gemini, model, status, ProviderErrorBody.FromError(error), null, _options.ApiKey);
-    }
-
-    // The exception to throw instead of the one caught, or null to let the caught one propagate.
-    private ModelProviderException? Translate(Exception exception, string model, Deadline deadline)
-    {
-        ModelProviderException? failure = exception switch
-        {
-            // Already mapped (and logged) where it was raised.
-            ModelProviderException => null,
-            // The caller's own cancellation propagates as it is.
-            OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
-            // Any other cancellation is a timeout: ours, or an HttpClient.Timeout shorter than ours.
-            OperationCanceledException => new ModelProviderException(
-                $"gemini model '{model}' did not answer within {deadline.Limit}.", ProviderNames.Gemini, model, ModelFailureKind.Timeout,
-                innerException: exception),
-            HttpRequestException or IOException => new ModelProviderException(
-                $"gemini model '{model}' could not be reached: {exception.Message}", ProviderNames.Gemini, model, ModelFailureKind.Transient,
-                innerException: exception),
-            _ => null,
-        };
-        if (failure is not null)
-        {
-            LogFailed(_logger, model, failure.Kind, exception);
-        }
-
-        return failure;
-    }
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Calling Gemini model {Model} (stream: {Stream})")]
-    private static partial void LogSending(ILogger logger, string model, bool stream);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Gemini model {Model} failed: {Kind}")]
-    private static partial void LogFailed(ILogger logger, string model, ModelFailureKind kind, Exception exception);
 }

@@ -48,6 +48,10 @@ public sealed class GatewayBasicsTests(GatewayBasicsFixture fixture) : IClassFix
         var ids = catalog.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
         Assert.Contains("gemini-3.5-flash", ids);
         Assert.Contains(catalog.GetProperty("defaultModel").GetString(), ids);
+        var models = catalog.GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("id").GetString()!);
+        Assert.Equal("Chat", models["gemini-3.5-flash"].GetProperty("kind").GetString());
+        Assert.Equal("Embedding", models["gemini-embedding-001"].GetProperty("kind").GetString());
+        Assert.Equal(3072, models["gemini-embedding-001"].GetProperty("dimensions").GetInt32());
     }
 
     [Fact]

@@ -35,6 +35,12 @@ public sealed class FuzzTests : IAsyncLifetime
             """{"model":"auto","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"echo","arguments":"{\"message\":\"m\"}"}}]},{"role":"tool","tool_call_id":"c1","content":"m"}],"tools":[{"type":"function","function":{"name":"echo","description":"d","parameters":{"type":"object","properties":{"message":{"type":"string"}}}}}],"tool_choice":"auto","stream":true,"stream_options":{"include_usage":true}}""",
             """{"messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":""" + Schema + ""","strict":true}},"reasoning_effort":"low"}""",
         ],
+        ["POST /v1/embeddings"] =
+        [
+            """{"input":"hello","model":"gemini-embedding-001","encoding_format":"float","dimensions":8,"user":"u"}""",
+            """{"input":["a","b c"],"model":"auto","encoding_format":"base64"}""",
+            """{"input":[1,2,3]}""",
+        ],
         ["POST /v1/tools/{name}/invoke"] =
             ["""{"arguments":{"message":"hi"}}""", """{"arguments":{"expression":"1+2*3"}}""", """{"arguments":{"url":"http://127.0.0.1:1/"}}""", """{"arguments":{}}"""],
         // MapMcp's group gives the route a trailing slash; /mcp and /mcp/ both reach it.

@@ -67,4 +67,31 @@ public sealed class ModelCatalogOptionsValidatorTests
 
         Assert.True(result.Failed);
     }
+
+    [Fact]
+    public void Kinds_do_not_mix_in_fallbacks_or_defaults()
+    {
+        var embed = Model("embed", "chat-b") with { Kind = ModelKind.Embedding };
+        var catalog = Catalog("embed", embed, Model("chat-b"));
+        catalog.DefaultEmbeddingModel = "chat-b";
+
+        var result = new ModelCatalogOptionsValidator().Validate(null, catalog);
+
+        Assert.True(result.Failed);
+        Assert.Contains("Gateway:DefaultModel 'embed' is an embedding model", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:DefaultEmbeddingModel 'chat-b' is a chat model", result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("Gateway:Models:embed:Fallbacks: 'chat-b' is a Chat model", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_embedding_default_of_the_embedding_kind_is_valid()
+    {
+        var catalog = Catalog("chat", Model("chat"), Model("embed", "embed-b") with { Kind = ModelKind.Embedding, Dimensions = 768 },
+            Model("embed-b") with { Kind = ModelKind.Embedding });
+        catalog.DefaultEmbeddingModel = "embed";
+
+        var result = new ModelCatalogOptionsValidator().Validate(null, catalog);
+
+        Assert.True(result.Succeeded, result.FailureMessage);
+    }
 }

@@ -8,7 +8,7 @@ namespace Ai.Gateway.Tests.Policy;
 
 /// <summary>A model of a test catalog. Ids get a per-test suffix so buckets in the shared Redis never meet.</summary>
 public sealed record TestModel(string Name, string[]? Fallbacks = null, int Burst = 1000, double Qps = 1000, long? DailyLimit = null,
-    decimal InputPrice = 1m, decimal OutputPrice = 2m, string Provider = "gemini", string Tier = "Flash");
+    decimal InputPrice = 1m, decimal OutputPrice = 2m, string Provider = "gemini", string Tier = "Flash", string Kind = "Chat", int? Dimensions = null);
 
 /// <summary>
 /// The real gateway <c>Program</c> on Kestrel against the shared Redis and a fake Gemini server,
@@ -79,6 +79,8 @@ public sealed class PolicyGateway : IAsyncDisposable
             var prefix = $"Gateway:Models:{m.Name}-{suffix}:";
             all[prefix + "Provider"] = m.Provider;
             all[prefix + "Tier"] = m.Tier;
+            all[prefix + "Kind"] = m.Kind;
+            all[prefix + "Dimensions"] = m.Dimensions?.ToString(System.Globalization.CultureInfo.InvariantCulture);
             all[prefix + "Burst"] = m.Burst.ToString(System.Globalization.CultureInfo.InvariantCulture);
             all[prefix + "Qps"] = m.Qps.ToString(System.Globalization.CultureInfo.InvariantCulture);
             all[prefix + "DailyLimit"] = m.DailyLimit?.ToString(System.Globalization.CultureInfo.InvariantCulture);
