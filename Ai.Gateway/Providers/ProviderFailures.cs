@@ -57,6 +57,10 @@ internal static class ProviderFailures
         return retryAfter?.Date is { } date ? (date > now ? date - now : TimeSpan.Zero) : null;
     }
 
+    /// <summary>A cancellation that was not the caller's: the request's deadline (or a shorter network timeout) fired.</summary>
+    public static ModelProviderException TimedOut(string provider, string model, Deadline deadline, Exception cancellation) =>
+        new($"{provider} model '{model}' did not answer within {deadline.Limit}.", provider, model, ModelFailureKind.Timeout, innerException: cancellation);
+
     /// <summary>Never let a key reach an exception message or a log, even when a provider echoes it.</summary>
     public static string? Redact(string? text, string? secret) =>
         text is null || string.IsNullOrEmpty(secret) ? text : text.Replace(secret, "***", StringComparison.Ordinal);

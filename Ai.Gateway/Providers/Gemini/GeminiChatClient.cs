@@ -169,14 +169,8 @@ public sealed class GeminiChatClient : IChatClient
         }
     }
 
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is not null ? null
-            : serviceType == typeof(ChatClientMetadata) ? _metadata
-            : serviceType.IsInstanceOfType(this) ? this
-            : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        ProviderServices.Get(this, _metadata, serviceType, serviceKey);
 
     // The HttpClient belongs to IHttpClientFactory (or the caller); nothing to release here.
     public void Dispose()

@@ -92,9 +92,7 @@ internal sealed partial class GeminiTransport
             // The caller's own cancellation propagates as it is.
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             // Any other cancellation is a timeout: ours, or an HttpClient.Timeout shorter than ours.
-            OperationCanceledException => new ModelProviderException(
-                $"gemini model '{model}' did not answer within {deadline.Limit}.", ProviderNames.Gemini, model, ModelFailureKind.Timeout,
-                innerException: exception),
+            OperationCanceledException => ProviderFailures.TimedOut(ProviderNames.Gemini, model, deadline, exception),
             HttpRequestException or IOException => new ModelProviderException(
                 $"gemini model '{model}' could not be reached: {exception.Message}", ProviderNames.Gemini, model, ModelFailureKind.Transient,
                 innerException: exception),

@@ -58,14 +58,8 @@ public sealed partial class OfflineChatClient(TimeProvider? timeProvider = null)
         yield return last;
     }
 
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is not null ? null
-            : serviceType == typeof(ChatClientMetadata) ? Metadata
-            : serviceType.IsInstanceOfType(this) ? this
-            : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        ProviderServices.Get(this, Metadata, serviceType, serviceKey);
 
     public void Dispose()
     {

@@ -80,14 +80,8 @@ public sealed class OfflineEmbeddingGenerator(int defaultDimensions = OfflineEmb
         return vector;
     }
 
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is not null ? null
-            : serviceType == typeof(EmbeddingGeneratorMetadata) ? _metadata
-            : serviceType.IsInstanceOfType(this) ? this
-            : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        ProviderServices.Get(this, _metadata, serviceType, serviceKey);
 
     public void Dispose()
     {

@@ -53,9 +53,7 @@ internal sealed partial class OpenAITransport(string model, OpenAIOptions option
             // The caller's own cancellation propagates as it is.
             OperationCanceledException when deadline.CallerToken.IsCancellationRequested => null,
             // Our deadline, or the SDK's NetworkTimeout (the same value) firing first.
-            OperationCanceledException => new ModelProviderException(
-                $"openai model '{_model}' did not answer within {deadline.Limit}.", ProviderNames.OpenAI, _model, ModelFailureKind.Timeout,
-                innerException: exception),
+            OperationCanceledException => ProviderFailures.TimedOut(ProviderNames.OpenAI, _model, deadline, exception),
             ClientResultException { Status: > 0 } result => FromResult(result),
             // Status 0: no HTTP answer at all (connection refused, reset, DNS).
             ClientResultException or HttpRequestException or IOException => new ModelProviderException(
