@@ -2,6 +2,8 @@
 //
 //   dotnet run -c Release --project bench/Orchestration.Load -- [--runs 5] [--workflows 200] [--bus-requests 500]
 //       [--seconds 15] [--concurrency 100] [--steps 5] [--only latency|throughput|fanout] [--hold <s>] [--service-env KEY=VALUE]...
+//   ... -- --only replicas [--orch 3] [--gateways 2] [--agents 2] [--runs 1000] [--kill-every 5] [--redis single|cluster]
+//       many replicas with rolling kill -9 restarts: see ReplicaLoad.cs (there --runs is the number of runs).
 //
 // Needs only redis-server on PATH. It starts, each as its own process on free loopback ports: a redis-server (no
 // persistence), orchestration-api and ai-gateway from their Release builds (artifacts/bin/<service>/release, built
@@ -54,6 +56,12 @@ var inv = CultureInfo.InvariantCulture;
 
 try
 {
+    if (only == "replicas")
+    {
+        // Many replicas with rolling kill -9 restarts (issue 12): ReplicaLoad.cs.
+        return await ReplicaLoad.RunAsync(options);
+    }
+
     Console.WriteLine($"# Orchestration.Load: {Machine.Describe()}");
     await using var redis = await RedisServer.StartAsync();
     var common = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase)

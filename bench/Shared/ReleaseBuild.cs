@@ -15,8 +15,9 @@ internal static class ReleaseBuild
     /// (<c>Gateway:Models:x:Qps</c> → <c>Gateway__Models__x__Qps</c>; a null value removes an inherited variable)
     /// in the Production environment and waits until <c>/health/ready</c> answers 200.
     /// </summary>
-    public static Task<ServiceProcess> StartServiceAsync(string assemblyName, IDictionary<string, string?> settings, TimeSpan? startTimeout = null) =>
-        ServiceProcess.StartAssemblyAsync(FindAssembly(assemblyName), settings, "Production", startTimeout);
+    public static Task<ServiceProcess> StartServiceAsync(string assemblyName, IDictionary<string, string?> settings, TimeSpan? startTimeout = null,
+        int? port = null, string? outputFile = null) =>
+        ServiceProcess.StartAssemblyAsync(FindAssembly(assemblyName), settings, "Production", startTimeout, port: port, outputFile: outputFile);
 
     /// <summary>
     /// <c>artifacts/bin/&lt;name&gt;/&lt;configuration&gt;/&lt;name&gt;.dll</c>, in the configuration this benchmark was

@@ -19,9 +19,12 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Queue<string> _output = new();
 
-    private ServiceProcess(Process process, string assemblyPath, int port)
+    private readonly StreamWriter? _outputFile;
+
+    private ServiceProcess(Process process, string assemblyPath, int port, string? outputFile)
     {
         _process = process;
+        _outputFile = outputFile is null ? null : new StreamWriter(new FileStream(outputFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         AssemblyPath = assemblyPath;
         Port = port;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
@@ -78,16 +81,18 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// with exactly <paramref name="settings"/> (configuration keys, passed as environment variables; a null value
     /// removes an inherited variable) and waits until <c>/health/ready</c> answers 200 (the benchmarks' entry point:
     /// a Release build, Production, their own settings). The process runs in <paramref name="workingDirectory"/>,
-    /// by default the assembly's own folder.
+    /// by default the assembly's own folder. <paramref name="port"/>: listen there (a replica restarted at its
+    /// predecessor's address, as behind a stable service address) instead of on a free port. <paramref name="outputFile"/>:
+    /// also append every line the process writes to that file (the output kept in memory is only the last lines).
     /// </summary>
     public static async Task<ServiceProcess> StartAssemblyAsync(string assemblyPath, IDictionary<string, string?> settings,
-        string environmentName, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default, string? workingDirectory = null)
+        string environmentName, TimeSpan? startTimeout = null, CancellationToken cancellationToken = default, string? workingDirectory = null,
+        int? port = null, string? outputFile = null)
     {
         var timeout = startTimeout ?? DefaultStartTimeout;
         for (var attempt = 1; ; attempt++)
         {
-            var port = LocalProcesses.FreePort();
-            var service = Launch(assemblyPath, port, settings, environmentName, workingDirectory);
+            var service = Launch(assemblyPath, port ?? LocalProcesses.FreePort(), settings, environmentName, workingDirectory, outputFile);
             try
             {
                 await service.WaitUntilReadyAsync(timeout, cancellationToken);
@@ -95,7 +100,8 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
             catch (InvalidOperationException) when (attempt < 3 && service.HasExited && service.Output.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
             {
-                // Another process took the free port between our probe and the bind: pick another one.
+                // Another process took the free port between our probe and the bind: pick another one (or, for a fixed
+                // port, try it again once its last holder is gone).
                 await service.DisposeAsync();
             }
             catch
@@ -137,6 +143,13 @@ public sealed class ServiceProcess : IAsyncDisposable
     {
         await KillAsync();
         _process.Dispose();
+        if (_outputFile is not null)
+        {
+            lock (_output)
+            {
+                _outputFile.Dispose();
+            }
+        }
     }
 
     /// <summary>
@@ -169,7 +182,8 @@ public sealed class ServiceProcess : IAsyncDisposable
                 $"Build it first ('dotnet build Aspire.sln'), or reference its project from the test project.");
     }
 
-    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment, string environmentName, string? workingDirectory)
+    private static ServiceProcess Launch(string assemblyPath, int port, IDictionary<string, string?> environment, string environmentName, string? workingDirectory,
+        string? outputFile)
     {
         var info = new ProcessStartInfo(LocalProcesses.DotnetHost())
         {
@@ -202,7 +216,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         var process = LocalProcesses.Start(info);
-        return new ServiceProcess(process, assemblyPath, port);
+        return new ServiceProcess(process, assemblyPath, port, outputFile);
     }
 
     private async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
@@ -259,6 +273,14 @@ public sealed class ServiceProcess : IAsyncDisposable
 
         lock (_output)
         {
+            try
+            {
+                _outputFile?.WriteLine(line);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+
             _output.Enqueue(line);
             if (_output.Count > MaxOutputLines)
             {

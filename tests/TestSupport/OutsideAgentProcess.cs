@@ -1,15 +1,14 @@
 using System.Diagnostics;
 using System.Globalization;
-using TestSupport;
-
-namespace Orchestration.Api.Tests.Chaos;
+namespace TestSupport;
 
 /// <summary>
-/// tests/OutsideAgent as its own OS process (found like a service: <see cref="ServiceProcess.FindAssembly"/>), configured
+/// tests/OutsideAgent as its own OS process (found like a service: <see cref="ServiceProcess.FindAssembly"/>, or the
+/// build a benchmark gives), configured
 /// through environment variables; ready once it has written <c>ready &lt;pid&gt;</c> to its ledger (subscribed and
 /// registered). <see cref="KillAsync"/> is SIGKILL: no graceful stop, its pending entries stay with its consumer.
 /// </summary>
-internal sealed class OutsideAgentProcess : IAsyncDisposable
+public sealed class OutsideAgentProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly Queue<string> _output = new();
@@ -36,9 +35,9 @@ internal sealed class OutsideAgentProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<OutsideAgentProcess> StartAsync(IDictionary<string, string?> settings, OutsideAgentLedger ledger)
+    public static async Task<OutsideAgentProcess> StartAsync(IDictionary<string, string?> settings, OutsideAgentLedger ledger, string? assemblyPath = null)
     {
-        var assembly = ServiceProcess.FindAssembly("OutsideAgent");
+        var assembly = assemblyPath ?? ServiceProcess.FindAssembly("OutsideAgent");
         var info = new ProcessStartInfo(LocalProcesses.DotnetHost())
         {
             RedirectStandardOutput = true,
@@ -115,14 +114,15 @@ internal sealed class OutsideAgentProcess : IAsyncDisposable
 }
 
 /// <summary>One line of the outside agent's ledger: <c>received|held|answered|ready pid [runId stepId attempt]</c>.</summary>
-internal sealed record LedgerEntry(string What, int Pid, string? RunId, string? StepId, int Attempt)
+public sealed record LedgerEntry(string What, int Pid, string? RunId, string? StepId, int Attempt)
 {
     public string Key => $"{RunId}/{StepId}#{Attempt}";
 }
 
 /// <summary>The file every outside agent instance of a test appends its task events to (it survives kill -9).</summary>
-internal sealed class OutsideAgentLedger : IDisposable
+public sealed class OutsideAgentLedger : IDisposable
 {
+    /// <summary>The ledger file (a new one in the temporary folder).</summary>
     public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"outside-agent-{Guid.NewGuid():N}.ledger");
 
     public IReadOnlyList<LedgerEntry> Read()
