@@ -166,7 +166,12 @@ public sealed class OpenAICompatibleChatClientTests : IAsyncLifetime
         var failure = await Assert.ThrowsAsync<ModelProviderException>(() => client.GetResponseAsync("Hi", cancellationToken: TestContext.Current.CancellationToken));
 
         Assert.Equal(ModelFailureKind.Timeout, failure.Kind);
-        await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        // On a loaded machine the timeout can pass before the request even reached the server (seen in CI at load
+        // average ~60); a request that did arrive is aborted, not left hanging.
+        if (_server.Requests.Count > 0)
+        {
+            await _server.Requests[0].Aborted.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        }
     }
 
     [Fact(Timeout = 30_000)]
