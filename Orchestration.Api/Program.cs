@@ -1,8 +1,7 @@
 using Orchestration.Api.Apis;
 using Orchestration.Api.Extensions;
 
-// The content root is the app's own folder, so appsettings.json is read wherever the process is started from.
-var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.AddApiDefaults();

@@ -157,8 +157,10 @@ public sealed class EndToEndTests(AppHostFixture fixture) : IAsyncLifetime
             Assert.Equal(0, await db.StreamLengthAsync(dlq));
         }
 
-        Assert.Equal(runIds.Count * 2, tasks.Count);
-        Assert.Equal(tasks.Count, tasks.Distinct().Count());
+        // The bus trims entries that every group has acknowledged (every Bus:TrimInterval, whole stream nodes), so a
+        // TASK of these runs may already be gone; none may be there twice, and the run views count the attempts.
+        Assert.InRange(tasks.Count, 1, runIds.Count * 2);
+        Assert.All(tasks.GroupBy(t => (t.RunId, t.Step)), g => Assert.Single(g));
         Assert.All(runs, r => Assert.All(r.GetProperty("steps").EnumerateArray(), s => Assert.Equal(1, s.GetProperty("attempts").GetInt32())));
     }
 
