@@ -1,7 +1,8 @@
 using Ai.Gateway.Apis;
 using Ai.Gateway.Extensions;
 
-var builder = WebApplication.CreateBuilder(args);
+// The content root is the app's own folder when it is started from a directory without its settings (ContentRoot).
+var builder = WebApplication.CreateBuilder(ContentRoot.BuilderOptions(args));
 
 builder.AddServiceDefaults();
 builder.AddApiDefaults();
