@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Ai.Gateway.Model;
 using Ai.Gateway.Providers;
@@ -23,6 +24,8 @@ public sealed partial class GatewayChatClient(
     ILoggerFactory loggers) : IChatClient
 {
     public const string TelemetrySource = "Ai.Gateway";
+
+    private static readonly ActivitySource Activities = new(TelemetrySource);
     private readonly ConcurrentDictionary<string, IChatClient> _clients = new(StringComparer.Ordinal);
     private readonly ILogger _logger = loggers.CreateLogger<GatewayChatClient>();
 
@@ -143,8 +146,14 @@ public sealed partial class GatewayChatClient(
         catalog.Chain(chatOptions?.ModelId ?? catalog.DefaultModel),
         messages as IList<ChatMessage> ?? messages.ToList());
 
+    /// <summary>
+    /// Itself, or the ActivitySource of the chat spans: the function-invoking client above asks for it and, without
+    /// one, makes no <c>execute_tool</c> span for the tools the model calls.
+    /// </summary>
     public object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+        serviceKey is not null ? null
+        : serviceType == typeof(ActivitySource) ? Activities
+        : serviceType.IsInstanceOfType(this) ? this : null;
 
     public void Dispose()
     {
