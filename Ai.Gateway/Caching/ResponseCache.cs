@@ -144,12 +144,10 @@ public sealed partial class ResponseCache(
     // Null when the answer must not be kept; else the checked JSON answer to keep with it (when JSON was asked).
     private static JsonCheck? Cacheable(ChatResponse response, ChatOptions chatOptions, bool streamed)
     {
-        var contents = response.Messages.SelectMany(m => m.Contents).ToList();
-        var answered = contents.OfType<FunctionResultContent>().Select(r => r.CallId).ToHashSet(StringComparer.Ordinal);
         if (response.FinishReason == ChatFinishReason.ContentFilter
             || ContentBlock.Find(response) is not null
-            || contents.OfType<ErrorContent>().Any()
-            || contents.OfType<FunctionCallContent>().Any(c => !answered.Contains(c.CallId)))
+            || response.Messages.SelectMany(m => m.Contents).OfType<ErrorContent>().Any()
+            || ToolRounds.WantsTools(response))
         {
             return null;
         }

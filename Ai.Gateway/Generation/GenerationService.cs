@@ -202,7 +202,8 @@ public sealed class GenerationService
         try
         {
             var response = await _pipeline.GetResponseAsync(prepared.Messages, prepared.Options, total.Token);
-            if (ToolBudgetExhausted(response))
+            // The function-invocation layer stops after its last round and returns the model's unanswered calls.
+            if (ToolRounds.WantsTools(response))
             {
                 return Result(prepared, context, response, LastText(response), null, started, ToolBudgetExhaustedReason);
             }
@@ -255,7 +256,7 @@ public sealed class GenerationService
             throw block.ToException(answered?.Provider ?? "unknown", answered?.Model ?? prepared.Route.Model);
         }
 
-        if (ToolBudgetExhausted(response))
+        if (ToolRounds.WantsTools(response))
         {
             yield return new GenerateStreamEvent(GenerateStreamEvent.Done,
                 Result: Result(prepared, context, response, LastText(response), null, started, ToolBudgetExhaustedReason));
@@ -276,12 +277,6 @@ public sealed class GenerationService
     /// <summary>The finish reason of an answer whose model still wanted tools when <see cref="GatewayPolicyOptions.MaxToolIterations"/> ran out.</summary>
     public const string ToolBudgetExhaustedReason = "tool_budget_exhausted";
 
-    // The function-invocation layer stops after its last round and returns the model's unanswered calls.
-    private static bool ToolBudgetExhausted(ChatResponse response)
-    {
-        var answered = response.Messages.SelectMany(m => m.Contents).OfType<FunctionResultContent>().Select(r => r.CallId).ToHashSet(StringComparer.Ordinal);
-        return response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().Any(c => !answered.Contains(c.CallId));
-    }
 
     // The last thing the model said in words: earlier rounds' texts were steps on the way, not the answer.
     private static string LastText(ChatResponse response) =>

@@ -18,7 +18,7 @@ public sealed class JsonRepairChatClient(IChatClient inner) : DelegatingChatClie
     {
         var sent = messages as IReadOnlyList<ChatMessage> ?? [.. messages];
         var response = await base.GetResponseAsync(sent, options, cancellationToken);
-        if (JsonAnswer.RequestOf(options) is not { } request || WantsTools(response))
+        if (JsonAnswer.RequestOf(options) is not { } request || ToolRounds.WantsTools(response))
         {
             return response;
         }
@@ -41,15 +41,6 @@ public sealed class JsonRepairChatClient(IChatClient inner) : DelegatingChatClie
         var answer = new JsonAnswer(repairedData!.Value, repaired.Text);
         repaired.Messages = [.. response.Messages, .. repaired.Messages];
         return JsonAnswer.Attach(repaired, answer);
-    }
-
-    // The function-invocation layer (when there is one) answers every call it ran; a call without a result
-    // goes back to the caller, so the answer is not final yet.
-    private static bool WantsTools(ChatResponse response)
-    {
-        var contents = response.Messages.SelectMany(m => m.Contents).ToList();
-        var answered = contents.OfType<FunctionResultContent>().Select(r => r.CallId).ToHashSet(StringComparer.Ordinal);
-        return contents.OfType<FunctionCallContent>().Any(c => !answered.Contains(c.CallId));
     }
 }
 
