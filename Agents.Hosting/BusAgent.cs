@@ -12,7 +12,8 @@ namespace Agents.Hosting;
 /// Does one <see cref="AgentTask"/> with an <see cref="AIAgent"/>: the task's input becomes the agent's message (strings
 /// as they are, objects as one section per field), its <see cref="AgentTask.OutputSchema"/> the run's JSON response
 /// format, its deadline the run's cancellation; the answer becomes an <see cref="AgentTaskResult"/> with output
-/// <c>{ agent, text, data }</c> (<c>data</c>: the answer as JSON when it is JSON) and the model, usage and cost behind it.
+/// <c>{ agent, text, data }</c> (<c>data</c>: the answer as JSON when it is JSON, in a Markdown code fence or not) and
+/// the model, usage and cost behind it.
 /// </summary>
 public sealed class BusAgent
 {
@@ -148,10 +149,11 @@ public sealed class BusAgent
         return text.Length == 0 ? $"Step: {task.StepId}" : text.ToString().TrimEnd();
     }
 
-    // An answer that is a JSON object or array (an output schema was asked, or the agent answers in JSON) is also data.
+    // An answer that is a JSON object or array (an output schema was asked, or the agent answers in JSON) is also data,
+    // also when the model put it in a Markdown code fence (```json ... ```), as models often do.
     private static JsonElement? JsonOf(string text)
     {
-        var trimmed = text.AsSpan().Trim();
+        var trimmed = WithoutFence(text.AsSpan().Trim());
         if (trimmed.IsEmpty || (trimmed[0] != '{' && trimmed[0] != '['))
         {
             return null;
@@ -159,13 +161,25 @@ public sealed class BusAgent
 
         try
         {
-            using var document = JsonDocument.Parse(text);
+            using var document = JsonDocument.Parse(trimmed.ToString());
             return document.RootElement.Clone();
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    private static ReadOnlySpan<char> WithoutFence(ReadOnlySpan<char> text)
+    {
+        if (!text.StartsWith("```", StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        var firstLine = text.IndexOf('\n');
+        var closing = text.LastIndexOf("```", StringComparison.Ordinal);
+        return firstLine > 0 && closing > firstLine ? text[(firstLine + 1)..closing].Trim() : text;
     }
 
     private AgentWorkMetadata? Metadata(AgentResponse response, long started)

@@ -1,9 +1,9 @@
+using System.Diagnostics;
 using Communication.Bus;
 using Communication.Bus.Contracts;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orchestration.Client;
-using OpenTelemetry;
 
 namespace Agents.Hosting;
 
@@ -159,8 +159,8 @@ public sealed partial class BusAgentService : BackgroundService
         using var timer = new PeriodicTimer(_options.HeartbeatInterval, _time);
         do
         {
-            // Timer work: no trace per heartbeat.
-            using var _ = SuppressInstrumentationScope.Begin();
+            // Timer work: no trace per heartbeat, here or in orchestration-api.
+            using var _ = StartUnsampledTrace();
             try
             {
                 if (!IsRegistered || !await client.HeartbeatAsync(_agent.Id, cancellationToken: stoppingToken).ConfigureAwait(false))
@@ -180,6 +180,19 @@ public sealed partial class BusAgentService : BackgroundService
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// A trace context marked not sampled, current until disposed: the registry calls made in it carry an unsampled
+    /// <c>traceparent</c>, so parent-based samplers (OpenTelemetry's default) record them neither here nor in
+    /// orchestration-api. A call with no trace context at all would start a new recorded trace there, one per heartbeat.
+    /// </summary>
+    private static Activity StartUnsampledTrace()
+    {
+        var activity = new Activity("agent registration");
+        activity.SetIdFormat(ActivityIdFormat.W3C);
+        activity.SetParentId(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.None);
+        return activity.Start();
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Agent {AgentId} reads {Topic} as group {Group}, consumer {Consumer}.")]

@@ -4,6 +4,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Agents.AI;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,10 +23,11 @@ public sealed class AddBusAgentTests(AgentTeamFixture platform)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private IHost Host(string agentId, IChatClient chat, Action<BusAgentOptions>? configure = null)
+    private IHost Host(string agentId, IChatClient chat, Action<BusAgentOptions>? configure = null, IDictionary<string, string?>? settings = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
         builder.Configuration.AddInMemoryCollection(platform.AgentSettings(agentId));
+        builder.Configuration.AddInMemoryCollection(settings ?? new Dictionary<string, string?>());
         builder.AddBusAgent(agentId, _ => new ChatClientAgent(chat, name: $"Agent {agentId}", instructions: "Answer briefly."), options =>
         {
             options.Capabilities.Add($"{agentId}-work");
@@ -135,5 +139,42 @@ public sealed class AddBusAgentTests(AgentTeamFixture platform)
         {
             await host.StopAsync(Ct);
         }
+    }
+
+    [Fact]
+    public async Task Registrations_and_heartbeats_carry_an_unsampled_trace_context_so_the_registry_records_no_trace_for_them()
+    {
+        const string AgentId = "maf-quiet";
+        var calls = new ConcurrentQueue<(string Path, string TraceParent)>();
+        var registry = WebApplication.CreateSlimBuilder();
+        registry.WebHost.UseUrls("http://127.0.0.1:0");
+        await using var app = registry.Build();
+        app.MapPost("/api/agents", (HttpRequest request) =>
+        {
+            calls.Enqueue((request.Path, request.Headers["traceparent"].ToString()));
+            return Results.Json(new { id = AgentId });
+        });
+        app.MapPost("/api/agents/{id}/heartbeat", (HttpRequest request) =>
+        {
+            calls.Enqueue((request.Path, request.Headers["traceparent"].ToString()));
+            return Results.Ok();
+        });
+        await app.StartAsync(Ct);
+        using var host = Host(AgentId, new ScriptedChatClient(), o => o.HeartbeatInterval = TimeSpan.FromSeconds(1),
+            new Dictionary<string, string?> { ["Clients:orchestration-api:BaseAddress"] = app.Urls.First() });
+        await host.StartAsync(Ct);
+        try
+        {
+            await Eventually.TrueAsync(() => calls.Count(c => c.Path.EndsWith("/heartbeat", StringComparison.Ordinal)) >= 2,
+                TimeSpan.FromSeconds(30), "the agent registers and heartbeats");
+        }
+        finally
+        {
+            await host.StopAsync(Ct);
+        }
+
+        // W3C traceparent: version-traceid-parentid-flags; flags 00 = not sampled.
+        Assert.Contains(calls, c => c.Path == "/api/agents");
+        Assert.All(calls, c => Assert.Matches("^00-[0-9a-f]{32}-[0-9a-f]{16}-00$", c.TraceParent));
     }
 }

@@ -71,6 +71,19 @@ public sealed class BusAgentTests
     }
 
     [Fact]
+    public async Task A_json_answer_in_a_markdown_code_fence_is_also_data()
+    {
+        const string Fenced = "```json\n{\"decision\":\"Ship it.\"}\n```";
+        _chat.Answer = (_, _, _) => System.Threading.Tasks.Task.FromResult(ScriptedChatClient.Reply(Fenced));
+
+        var result = await Agent().HandleAsync(Task("Judge the proposals."), Ct);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(Fenced, result.Output!.Value.GetProperty("text").GetString());
+        Assert.Equal("Ship it.", result.Output.Value.GetProperty("data").GetProperty("decision").GetString());
+    }
+
+    [Fact]
     public async Task A_task_taken_after_its_deadline_runs_no_agent()
     {
         var result = await Agent().HandleAsync(Task("Too late.", TimeSpan.FromSeconds(-1)), Ct);
