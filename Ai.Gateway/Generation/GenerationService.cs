@@ -50,6 +50,12 @@ public sealed class GenerationService
             .Build();
     }
 
+    /// <summary>
+    /// The chat pipeline of <c>/v1/generate</c> (the gateway policy, then the JSON check with one repair, the tool rounds
+    /// and the response cache): the hosted agents run on it too (<see cref="Agents.HostedAgentChatClient"/>).
+    /// </summary>
+    public IChatClient Pipeline => _pipeline;
+
     /// <summary>A checked request, ready to send.</summary>
     public sealed record Prepared(List<ChatMessage> Messages, ChatOptions Options, ModelRouter.Decision Route, JsonSchemaValidator? Schema, bool WantsJson);
 
@@ -279,7 +285,7 @@ public sealed class GenerationService
 
 
     // The last thing the model said in words: earlier rounds' texts were steps on the way, not the answer.
-    private static string LastText(ChatResponse response) =>
+    internal static string LastText(ChatResponse response) =>
         response.Messages.LastOrDefault(m => m.Role == ChatRole.Assistant && m.Text.Length > 0)?.Text ?? "";
 
     private GenerateResponse Result(Prepared prepared, GatewayCallContext context, ChatResponse response, string output, JsonElement? data, long started,

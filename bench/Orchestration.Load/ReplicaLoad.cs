@@ -96,7 +96,7 @@ internal static partial class ReplicaLoad
             ["HostedAgents:HeartbeatTtlSeconds"] = "300", // outlives a restart of the replica it registers with
             ["Gemini:ApiKey"] = null,
             ["OpenAI:ApiKey"] = null,
-            ["Logging:LogLevel:Ai.Gateway.Agents"] = "Debug", // one line per task taken: the hosted agents' executions
+            ["Logging:LogLevel:Agents.Hosting"] = "Debug", // one line per task taken: the hosted agents' executions (their loop is Agents.Hosting)
         };
         foreach (var model in new[] { "gemini-3.1-pro-preview", "gemini-3.5-flash", "gemini-3.1-flash-lite" })
         {

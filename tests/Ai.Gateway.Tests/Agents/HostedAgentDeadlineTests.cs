@@ -1,10 +1,9 @@
 using System.Text.Json;
+using Agents.Hosting;
 using Ai.Gateway.Agents;
-using Ai.Gateway.Generation;
 using Ai.Gateway.Tests.Fakes;
 using Ai.Gateway.Tests.Policy;
 using Communication.Bus.Contracts;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Ai.Gateway.Tests.Agents;
@@ -30,8 +29,8 @@ public sealed class HostedAgentDeadlineTests(RedisFixture redis) : IAsyncLifetim
         await _gemini.DisposeAsync();
     }
 
-    private HostedAgent Agent() => new("writer", new HostedAgentDefinition { Name = "Writer", Capabilities = ["writing"], Model = _gateway.Id("main") },
-        "en", _gateway.Services.GetRequiredService<GenerationService>(), _time);
+    private BusAgent Agent() => HostedAgentSetup.Create(_gateway.Services, "writer",
+        new HostedAgentDefinition { Name = "Writer", Capabilities = ["writing"], Model = _gateway.Id("main") }, _time);
 
     private AgentTask Task(TimeSpan deadlineFromNow) => new()
     {
@@ -52,7 +51,7 @@ public sealed class HostedAgentDeadlineTests(RedisFixture redis) : IAsyncLifetim
         var result = await handling.WaitAsync(TimeSpan.FromSeconds(15), Ct);
 
         Assert.False(result.Ok);
-        Assert.Equal(HostedAgent.DeadlinePassed, result.Error);
+        Assert.Equal(BusAgent.DeadlinePassed, result.Error);
         await upstream.Aborted.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Single(_gemini.Requests);
     }
@@ -63,7 +62,7 @@ public sealed class HostedAgentDeadlineTests(RedisFixture redis) : IAsyncLifetim
         var result = await Agent().HandleAsync(Task(TimeSpan.FromSeconds(-1)), Ct);
 
         Assert.False(result.Ok);
-        Assert.Equal(HostedAgent.DeadlinePassedBeforeStart, result.Error);
+        Assert.Equal(BusAgent.DeadlinePassedBeforeStart, result.Error);
         Assert.Empty(_gemini.Requests);
     }
 

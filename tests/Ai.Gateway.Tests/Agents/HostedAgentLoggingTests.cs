@@ -11,9 +11,13 @@ using TestSupport;
 
 namespace Ai.Gateway.Tests.Agents;
 
-/// <summary>The hosted agents' logs: every line of a task's work carries its run, step and agent; heartbeats stay quiet.</summary>
+/// <summary>
+/// The hosted agents against a stand-in orchestration-api: what they register, and their logs (every line of a task's
+/// work carries its run, step and agent; heartbeats stay quiet).
+/// </summary>
 public sealed class HostedAgentLoggingTests : IAsyncLifetime
 {
+    private const string GatewayKey = "gateway-service-key-0123456789";
     // A Redis of its own: every gateway on a shared Redis would join the agents' consumer groups.
     private RedisServer _redis = null!;
     private FakeOpenAIServer _orchestrationApi = null!;
@@ -28,10 +32,12 @@ public sealed class HostedAgentLoggingTests : IAsyncLifetime
         _orchestrationApi = await FakeOpenAIServer.StartNewAsync();
         _factory = new ServiceFactory<Program>(_redis.ConnectionString, new Dictionary<string, string?>
         {
-            ["HostedAgents:ApiKey"] = "gateway-key",
+            ["HostedAgents:ApiKey"] = GatewayKey,
             ["HostedAgents:OrchestrationUrl"] = _orchestrationApi.BaseAddress.ToString(),
             ["HostedAgents:HeartbeatInterval"] = "00:00:01",
             ["Logging:LogLevel:Ai.Gateway"] = "Debug",
+            // The agent loop (Agents.Hosting) logs each task taken and answered at Debug.
+            ["Logging:LogLevel:Agents.Hosting"] = "Debug",
         })
         {
             ConfigureServices = services => services.AddLogging(logging => logging.AddFakeLogging()),
@@ -93,5 +99,25 @@ public sealed class HostedAgentLoggingTests : IAsyncLifetime
                 && r.Category?.StartsWith("StackExchange.Redis", StringComparison.Ordinal) != true) // the Redis client's own heartbeat
             .Select(r => $"{r.Level} {r.Category}: {r.Message}").ToList();
         Assert.True(lines.Count == 0, string.Join("\n", lines));
+    }
+
+    [Fact]
+    public async Task Every_agent_registers_with_the_gateways_key_its_bus_name_as_sender_and_where_it_runs()
+    {
+        var registrations = await Eventually.ValueAsync(
+            () => Task.FromResult(_orchestrationApi.Requests.Where(r => r.Path.EndsWith("/api/agents", StringComparison.Ordinal)).ToList()),
+            r => r.Select(Body).Select(b => b.GetProperty("id").GetString()).Distinct().Count() == 6, TimeSpan.FromSeconds(30), "the six agents register");
+
+        Assert.All(registrations, r => Assert.Equal(GatewayKey, r.Header("X-Api-Key")));
+        var engineer = registrations.Select(Body).First(b => b.GetProperty("id").GetString() == "engineer");
+        Assert.Equal("Software Engineer", engineer.GetProperty("name").GetString());
+        Assert.Equal(["code", "implementation"], engineer.GetProperty("capabilities").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal("agent.engineer", engineer.GetProperty("topic").GetString());
+        Assert.Equal(_factory.Services.GetRequiredService<IMessageBus>() is RedisMessageBus bus ? bus.ServiceName : null, engineer.GetProperty("sender").GetString());
+        Assert.Equal("ai-gateway", engineer.GetProperty("metadata").GetProperty("host").GetString());
+        Assert.Equal("llm", engineer.GetProperty("metadata").GetProperty("kind").GetString());
+        Assert.Equal(30, engineer.GetProperty("heartbeatTtlSeconds").GetInt32());
+
+        static JsonElement Body(Fakes.RecordedRequest request) => JsonDocument.Parse(request.Body).RootElement.Clone();
     }
 }

@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Agents.Hosting;
 using Ai.Gateway.Agents;
 using Ai.Gateway.Tests.Policy;
 using Communication.Bus;
 using Communication.Bus.Contracts;
+using Microsoft.Agents.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -68,6 +71,16 @@ public sealed class HostedAgentsTests : IAsyncLifetime
         });
         var capabilities = options.Agents.Values.SelectMany(a => a.Capabilities).ToHashSet();
         Assert.Superset(new HashSet<string> { "request-analysis", "prd", "architecture", "code", "review" }, capabilities);
+    }
+
+    [Fact]
+    public void Each_agent_is_an_agent_framework_agent_joined_with_the_one_agent_loop()
+    {
+        var services = _factory.Services.GetServices<IHostedService>().OfType<BusAgentService>().ToList();
+
+        Assert.Equal(["architect", "engineer", "product-manager", "qa", "security-reviewer", "team-leader"], services.Select(s => s.Agent.Id).Order());
+        Assert.All(services, s => Assert.IsType<ChatClientAgent>(s.Agent.Agent));
+        Assert.DoesNotContain(_factory.Services.GetServices<IHostedService>(), s => s.GetType().Namespace == typeof(HostedAgentFactory).Namespace);
     }
 
     [Fact]

@@ -87,8 +87,8 @@ public sealed class RedisOutageTests : IAsyncLifetime
     public async Task A_hosted_agent_answers_its_task_while_Redis_is_stopped()
     {
         await AnsweredOnceWithUsageWrittenAsync();
-        var agent = new HostedAgent("writer", new HostedAgentDefinition { Name = "Writer", Capabilities = ["writing"], Model = Main }, "en",
-            _gateway.Services.GetRequiredService<GenerationService>(), TimeProvider.System);
+        var agent = Agents.HostedAgentSetup.Create(_gateway.Services, "writer",
+            new HostedAgentDefinition { Name = "Writer", Capabilities = ["writing"], Model = Main }, TimeProvider.System);
         _redis.Stop();
 
         var result = await agent.HandleAsync(new AgentTask
