@@ -17,7 +17,8 @@
 //    steps of the shipped software-team workflow), --workflows runs started one after the other with
 //    POST /api/workflows/{id}/runs?waitMs=5000; client-side latency, and a breakdown from the run's own
 //    timestamps. In the same run, the bus's raw request/reply round trip (RedisMessageBus.RequestAsync to a
-//    responder in this process that replies at once), sequential, --bus-requests of them. Alternating order.
+//    responder in this process that replies at once), sequential, --bus-requests of them. Alternating order. Before
+//    the warm-up, the first run after the agents registered is timed on its own ("first run (cold)").
 // 2. Throughput: a no-op agent in this process (a RedisMessageBus subscribed to agent.bench-noop, 256 handlers,
 //    replying ok at once) registered through POST /api/agents; a --steps workflow on it; --concurrency runs kept
 //    in flight (each worker starts the next run when its run ends, ?waitMs=60000) for --seconds. Step transitions
@@ -147,6 +148,9 @@ try
     if (only is null or "latency")
     {
         Console.WriteLine($"# latency: {workflows} sequential 3-step runs and {busRequests} sequential bus round trips per pass, {runs} runs");
+        // The first run after the agents registered (cold: JIT, first connections), as the AppHost's e2e test meets it.
+        var cold = await WorkflowLatencyAsync(api, LatencyWorkflow, input, 1, 3);
+        Console.WriteLine(string.Create(inv, $"first run (cold): {cold.Client.P50:F1} ms; step {cold.StepMs:F2} ms (agent {cold.AgentMs:F2}); load {Machine.LoadAverage():F2}"));
         // Warm-up: JIT, connections, consumer groups, the agents' directory cache.
         await BusLatencyAsync(agents, Math.Max(busRequests / 5, 50));
         await WorkflowLatencyAsync(api, LatencyWorkflow, input, Math.Max(workflows / 5, 20), 3);
