@@ -12,16 +12,24 @@ namespace Ai.Gateway.Tools;
 /// <summary>What a caller or a model sees of a tool.</summary>
 public sealed record ToolDescriptor(string Name, string Description, JsonElement InputSchema, JsonElement OutputSchema);
 
+/// <summary>A tool <see cref="ToolRuntime.Mount"/> left out, and why (in words safe to log).</summary>
+public sealed record RefusedTool(string Name, string Reason);
+
 /// <summary>
 /// Runs the registered <see cref="ITool"/>s: arguments are checked against the input schema before
 /// a tool runs and its result against the output schema after; failures come back as results, never
 /// as exceptions (except cancellation by the caller). Independent of HTTP, so the API, hosted
 /// agents and model tool calls (<see cref="AsAIFunctions"/>) share it.
+/// The built-in tools are fixed at start; tools mounted at run time (<see cref="Mount"/>, e.g. from MCP servers)
+/// join them in an immutable snapshot that is swapped whole, so a lookup never sees half a change.
 /// </summary>
 public sealed partial class ToolRuntime
 {
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement;
-    private readonly FrozenDictionary<string, RegisteredTool> _tools;
+    private readonly FrozenDictionary<string, RegisteredTool> _builtIn;
+    private readonly Lock _mounting = new();
+    private readonly Dictionary<string, IReadOnlyList<RegisteredTool>> _mounted = new(StringComparer.Ordinal); // under _mounting
+    private volatile ToolSet _current;
     private readonly TimeProvider _time;
     private readonly TimeSpan _timeout;
     private readonly ILogger<ToolRuntime> _logger;
@@ -37,21 +45,70 @@ public sealed partial class ToolRuntime
             throw new InvalidOperationException($"Two tools are named '{duplicate.Key}'.");
         }
 
-        _tools = registered.ToFrozenDictionary(t => t.Descriptor.Name, StringComparer.Ordinal);
-        Tools = registered.Select(t => t.Descriptor).OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+        _builtIn = registered.ToFrozenDictionary(t => t.Descriptor.Name, StringComparer.Ordinal);
+        _current = new ToolSet(_builtIn.Values);
         _time = timeProvider;
         _timeout = TimeSpan.FromSeconds(options.Value.TimeoutSeconds);
         _logger = logger;
         _telemetry = telemetry;
     }
 
-    /// <summary>Every tool, by name.</summary>
-    public IReadOnlyList<ToolDescriptor> Tools { get; }
+    /// <summary>Every tool, built-in and mounted, by name.</summary>
+    public IReadOnlyList<ToolDescriptor> Tools => _current.Descriptors;
 
     public bool TryGetTool(string name, [NotNullWhen(true)] out ToolDescriptor? tool)
     {
-        tool = _tools.TryGetValue(name, out var registered) ? registered.Descriptor : null;
+        tool = _current.ByName.TryGetValue(name, out var registered) ? registered.Descriptor : null;
         return tool is not null;
+    }
+
+    /// <summary>
+    /// Replaces every tool mounted from <paramref name="source"/> (e.g. one MCP server) with <paramref name="tools"/>
+    /// (none: unmounts the source). A tool whose name or schemas break the rules of <see cref="ITool"/>, or whose name
+    /// a built-in tool or another source already has, is left out and returned with the reason; the others are
+    /// checked and called exactly like built-in tools.
+    /// </summary>
+    public IReadOnlyList<RefusedTool> Mount(string source, IEnumerable<ITool> tools)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        var refused = new List<RefusedTool>();
+        lock (_mounting)
+        {
+            var taken = new HashSet<string>(_builtIn.Keys, StringComparer.Ordinal);
+            taken.UnionWith(_mounted.Where(m => m.Key != source).SelectMany(m => m.Value).Select(t => t.Descriptor.Name));
+            var accepted = new List<RegisteredTool>();
+            foreach (var tool in tools)
+            {
+                if (!taken.Add(tool.Name))
+                {
+                    refused.Add(new RefusedTool(tool.Name, "Another tool already has this name."));
+                    continue;
+                }
+
+                try
+                {
+                    accepted.Add(Register(tool));
+                }
+                catch (Exception e)
+                {
+                    // A schema from elsewhere may fail in ways a built-in one never does; it costs only that tool.
+                    refused.Add(new RefusedTool(tool.Name, e.Message));
+                }
+            }
+
+            if (accepted.Count > 0)
+            {
+                _mounted[source] = accepted;
+            }
+            else
+            {
+                _mounted.Remove(source);
+            }
+
+            _current = new ToolSet(_builtIn.Values.Concat(_mounted.Values.SelectMany(t => t)));
+        }
+
+        return refused;
     }
 
     /// <summary>
@@ -68,7 +125,7 @@ public sealed partial class ToolRuntime
     private async Task<ToolInvocationResult> InvokeCoreAsync(string name, JsonElement arguments, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        if (!_tools.TryGetValue(name, out var tool))
+        if (!_current.ByName.TryGetValue(name, out var tool))
         {
             return new() { Tool = name, Status = ToolInvocationStatus.NotFound, Error = $"There is no tool named '{name}'." };
         }
@@ -132,19 +189,20 @@ public sealed partial class ToolRuntime
     /// </summary>
     public IReadOnlyList<AIFunction> AsAIFunctions(IEnumerable<string>? allowedNames = null)
     {
+        var current = _current;
         if (allowedNames is null)
         {
-            return Tools.Select(t => (AIFunction)new ToolFunction(this, t)).ToList();
+            return current.Descriptors.Select(t => (AIFunction)new ToolFunction(this, t)).ToList();
         }
 
         var names = allowedNames.Distinct(StringComparer.Ordinal).ToList();
-        var unknown = names.Where(n => !_tools.ContainsKey(n)).ToList();
+        var unknown = names.Where(n => !current.ByName.ContainsKey(n)).ToList();
         if (unknown.Count > 0)
         {
             throw new ArgumentException($"Unknown tools: {string.Join(", ", unknown)}.", nameof(allowedNames));
         }
 
-        return names.Select(n => (AIFunction)new ToolFunction(this, _tools[n].Descriptor)).ToList();
+        return names.Select(n => (AIFunction)new ToolFunction(this, current.ByName[n].Descriptor)).ToList();
     }
 
     private ToolInvocationResult InvalidArguments(string name, IReadOnlyList<SchemaError> errors, long started) => new()
@@ -198,4 +256,18 @@ public sealed partial class ToolRuntime
     private partial void LogInvalidResult(string tool, int errorCount);
 
     private sealed record RegisteredTool(ITool Tool, ToolDescriptor Descriptor, JsonSchemaValidator Input, JsonSchemaValidator Output);
+
+    /// <summary>One consistent view of every tool: replaced whole, never changed.</summary>
+    private sealed class ToolSet
+    {
+        public ToolSet(IEnumerable<RegisteredTool> tools)
+        {
+            ByName = tools.ToFrozenDictionary(t => t.Descriptor.Name, StringComparer.Ordinal);
+            Descriptors = ByName.Values.Select(t => t.Descriptor).OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
+        }
+
+        public FrozenDictionary<string, RegisteredTool> ByName { get; }
+
+        public IReadOnlyList<ToolDescriptor> Descriptors { get; }
+    }
 }
