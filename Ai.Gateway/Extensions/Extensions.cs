@@ -21,6 +21,7 @@ internal static class Extensions
 
         builder.AddToolRuntime();
         builder.AddMcpToolServer();
+        builder.AddMcpToolMounts();
         builder.AddPromptFormats();
 
         return builder;

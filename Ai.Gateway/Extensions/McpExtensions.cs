@@ -1,4 +1,5 @@
 using Ai.Gateway.Mcp;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.Protocol;
 
 namespace Ai.Gateway.Extensions;
@@ -16,6 +17,27 @@ public static class McpExtensions
             .WithHttpTransport(options => options.Stateless = true)
             .WithListToolsHandler(McpToolServer.ListToolsAsync)
             .WithCallToolHandler(McpToolServer.CallToolAsync);
+        return builder;
+    }
+
+    /// <summary>
+    /// The tools of the external MCP servers in <c>Gateway:Mcp:Servers</c> (validated at start-up), mounted in the
+    /// tool runtime as <c>&lt;server&gt;__&lt;tool&gt;</c> and refreshed in the background; health check <c>mcp-servers</c>.
+    /// </summary>
+    public static IHostApplicationBuilder AddMcpToolMounts(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<McpMountOptions>().BindConfiguration(McpMountOptions.SectionName).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<McpMountOptions>, McpMountOptionsValidator>();
+        services.AddSingleton<McpToolMounter>();
+        services.AddHostedService(sp => sp.GetRequiredService<McpToolMounter>());
+        services.AddHealthChecks().AddCheck<McpServersHealthCheck>(McpServersHealthCheck.Name);
+
+        services.AddHttpClient(McpServerConnection.HttpClientName)
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan) // each server's TimeoutSeconds governs
+            // Drop the app-wide handlers: the standard resilience handler would retry tools/call POSTs (not safe to
+            // repeat) and cut long answers at its own timeouts; the Url is used as configured.
+            .ConfigureAdditionalHttpMessageHandlers((handlers, _) => handlers.Clear());
         return builder;
     }
 }
