@@ -142,7 +142,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         var id = message.Id ?? Guid.CreateVersion7(now).ToString();
         var ts = now.ToUnixTimeMilliseconds();
 
-        using var activity = Settings.DisableTracing ? null : StartPublishActivity(message, id);
+        using var activity = Settings.DisableTracing ? null : BusActivities.StartSend(message, id);
         var fields = Prepare(message, id, ts, now, activity ?? Activity.Current);
         var key = BusProtocol.StreamKey(message.Topic);
         Maintenance.Track(message.Topic);
@@ -177,8 +177,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
         }
         catch (Exception ex)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, ex.Message);
-            activity?.SetTag(BusTags.ErrorType, ex.GetType().FullName);
+            BusActivities.SetFailed(activity, ex);
             throw;
         }
         finally
@@ -366,19 +365,7 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
             throw new InvalidOperationException($"No signing key for '{ServiceName}' is active and unexpired: the message cannot be signed. Add an active key bound to it to Bus:Signing:Keys.");
         }
 
-        IReadOnlyDictionary<string, string> meta = message.Meta ?? EmptyMeta;
-        if (trace is not null)
-        {
-            var withTrace = new Dictionary<string, string>(meta, StringComparer.Ordinal);
-            DistributedContextPropagator.Current.Inject(trace, withTrace, static (carrier, name, value) =>
-            {
-                if (carrier is Dictionary<string, string> map && value is not null && name is "traceparent" or "tracestate")
-                {
-                    map[name] = value;
-                }
-            });
-            meta = withTrace;
-        }
+        var meta = BusActivities.WithTraceContext(message.Meta ?? EmptyMeta, trace);
 
         var header = ArrayPool<byte>.Shared.Rent(CanonicalBytes.MaxHeaderLength(id, message.Topic, ServiceName, message.To, message.CorrelationId, message.ReplyTo));
         string signature;
@@ -396,27 +383,6 @@ public sealed class RedisMessageBus : IMessageBus, IAsyncDisposable
     }
 
     private static readonly IReadOnlyDictionary<string, string> EmptyMeta = new Dictionary<string, string>();
-
-    private static Activity? StartPublishActivity(OutgoingMessage message, string id)
-    {
-        var activity = CommunicationBusTelemetry.Source.StartActivity("send " + message.Topic, ActivityKind.Producer);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(BusTags.System, BusTags.SystemValue);
-            activity.SetTag(BusTags.OperationType, "send");
-            activity.SetTag(BusTags.OperationName, "publish");
-            activity.SetTag(BusTags.Destination, message.Topic);
-            activity.SetTag(BusTags.MessageId, id);
-            activity.SetTag(BusTags.MessageType, message.Type.ToWireName());
-            activity.SetTag(BusTags.BodySize, message.Payload.Length);
-            if (!string.IsNullOrEmpty(message.CorrelationId))
-            {
-                activity.SetTag(BusTags.ConversationId, message.CorrelationId);
-            }
-        }
-
-        return activity;
-    }
 
     private async Task EnsureReplySubscriptionAsync(CancellationToken cancellationToken)
     {

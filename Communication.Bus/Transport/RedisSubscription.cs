@@ -682,7 +682,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 _bus.Metrics.Acked.Add(1, _tags);
             }
 
-            using var activity = _bus.Settings.DisableTracing ? null : StartProcessActivity(message);
+            using var activity = _bus.Settings.DisableTracing ? null : BusActivities.StartProcess(message, Topic, Group, Consumer);
             var started = Stopwatch.GetTimestamp();
             Exception? failure = null;
             var context = ResilienceContextPool.Shared.Get(_abortHandlers.Token);
@@ -730,8 +730,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 return;
             }
 
-            activity?.SetStatus(ActivityStatusCode.Error, failure.Message);
-            activity?.SetTag(BusTags.ErrorType, failure.GetType().FullName);
+            BusActivities.SetFailed(activity, failure);
             activity?.AddException(failure);
             if (message.Qos == QualityOfService.AtMostOnce)
             {
@@ -862,38 +861,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
 
         _bus.Metrics.DeadLettered.Add(1, _tags[0], _tags[1], tags);
-    }
-
-    private Activity? StartProcessActivity(BusMessage message)
-    {
-        ActivityContext parent = default;
-        if (message.Meta.TryGetValue("traceparent", out var traceparent))
-        {
-            message.Meta.TryGetValue("tracestate", out var tracestate);
-            _ = ActivityContext.TryParse(traceparent, tracestate, isRemote: true, out parent);
-        }
-
-        var activity = CommunicationBusTelemetry.Source.StartActivity("process " + Topic, ActivityKind.Consumer, parent);
-        if (activity is { IsAllDataRequested: true })
-        {
-            activity.SetTag(BusTags.System, BusTags.SystemValue);
-            activity.SetTag(BusTags.OperationType, "process");
-            activity.SetTag(BusTags.OperationName, "process");
-            activity.SetTag(BusTags.Destination, Topic);
-            activity.SetTag(BusTags.ConsumerGroup, Group);
-            activity.SetTag(BusTags.ClientId, Consumer);
-            activity.SetTag(BusTags.MessageId, message.Id);
-            activity.SetTag(BusTags.MessageType, message.Type.ToWireName());
-            activity.SetTag(BusTags.EntryId, message.EntryId);
-            activity.SetTag(BusTags.DeliveryCount, message.DeliveryCount);
-            activity.SetTag(BusTags.BodySize, message.Payload.Length);
-            if (message.CorrelationId is not null)
-            {
-                activity.SetTag(BusTags.ConversationId, message.CorrelationId);
-            }
-        }
-
-        return activity;
     }
 
     /// <summary>Resets the idle time of in-flight entries (XCLAIM ... JUSTID) so no other consumer reclaims them.</summary>
