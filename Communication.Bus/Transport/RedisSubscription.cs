@@ -42,6 +42,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly CancellationTokenSource _stopHeartbeat = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly AckBatcher _acks;
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly int _batchSize;
     private readonly long _toleranceMs;
@@ -54,10 +55,6 @@ internal sealed class RedisSubscription : IBusSubscription
     private long _fastPollUntil;
     private int _freeSlots;
     private int _active;
-    private readonly Lock _ackLock = new();
-    private List<RedisValue> _pendingAcks = [];
-    private TaskCompletionSource? _ackBatch;
-    private bool _acking;
     private volatile bool _stopping;
     private volatile bool _faulted;
     private volatile bool _recreateGroup;
@@ -85,6 +82,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _tags = BusTags.IsReplyTopic(topic)
             ? [new(BusTags.Destination, BusTags.ReplyTemplate), new(BusTags.ConsumerGroup, BusTags.ReplyTemplate)]
             : [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
+        _acks = new AckBatcher(ids => _db.StreamAcknowledgeAsync(_stream, Group, ids));
         _onNotify = (_, _) => Wake();
         _pipeline = BuildPipeline();
         _loopPipeline = BuildLoopPipeline();
@@ -501,7 +499,7 @@ internal sealed class RedisSubscription : IBusSubscription
             }
             else if (IsForAnotherGroup(entry))
             {
-                _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+                _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
             }
             else if (Inspect(entry, out var reason, out var detail, out var keyId, out var fresh) is { } envelope)
             {
@@ -564,7 +562,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 case 2:
                     Log.AlreadyHandled(_logger, Topic, Group, envelope.Id);
                     _bus.Metrics.Acked.Add(1, _tags);
-                    _ = RunAsync(entry, AcknowledgeAsync(entry.Id));
+                    _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
                     break;
                 default:
                     var message = new BusMessage(
@@ -608,62 +606,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
-    /// <summary>
-    /// Acknowledges an entry. One <c>XACK</c> is in flight at a time; acknowledgements that arrive meanwhile are sent
-    /// together in the next one (one command with many ids under load, no added latency when idle).
-    /// Completes when the entry is acknowledged.
-    /// </summary>
-    private Task AcknowledgeAsync(RedisValue entryId)
-    {
-        Task task;
-        lock (_ackLock)
-        {
-            _pendingAcks.Add(entryId);
-            task = (_ackBatch ??= new TaskCompletionSource()).Task;
-            if (_acking)
-            {
-                return task;
-            }
-
-            _acking = true;
-        }
-
-        _ = FlushAcknowledgementsAsync();
-        return task;
-    }
-
-    private async Task FlushAcknowledgementsAsync()
-    {
-        while (true)
-        {
-            List<RedisValue> ids;
-            TaskCompletionSource batch;
-            lock (_ackLock)
-            {
-                if (_pendingAcks.Count == 0)
-                {
-                    _acking = false;
-                    return;
-                }
-
-                ids = _pendingAcks;
-                batch = _ackBatch!;
-                _pendingAcks = [];
-                _ackBatch = null;
-            }
-
-            try
-            {
-                await _db.StreamAcknowledgeAsync(_stream, Group, [.. ids]).ConfigureAwait(false);
-                batch.SetResult();
-            }
-            catch (Exception ex)
-            {
-                batch.SetException(ex);
-            }
-        }
-    }
-
     private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
 
     /// <summary>
@@ -678,7 +620,7 @@ internal sealed class RedisSubscription : IBusSubscription
             _bus.Metrics.Delivered.Add(1, _tags);
             if (message.Qos == QualityOfService.AtMostOnce)
             {
-                await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                await _acks.AcknowledgeAsync(entry.Id).ConfigureAwait(false);
                 _bus.Metrics.Acked.Add(1, _tags);
             }
 
@@ -714,11 +656,11 @@ internal sealed class RedisSubscription : IBusSubscription
                 {
                     // Recorded before the acknowledgement: a crash in between redelivers an entry that is then skipped.
                     await _db.StringSetAsync(BusProtocol.DoneKey(Topic, Group, message.Id.ToLowerInvariant()), entry.Id, _bus.Settings.ExactlyOnceTtl).ConfigureAwait(false);
-                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                    await _acks.AcknowledgeAsync(entry.Id).ConfigureAwait(false);
                 }
                 else if (message.Qos == QualityOfService.AtLeastOnce)
                 {
-                    await AcknowledgeAsync(entry.Id).ConfigureAwait(false);
+                    await _acks.AcknowledgeAsync(entry.Id).ConfigureAwait(false);
                 }
 
                 if (message.Qos != QualityOfService.AtMostOnce)
