@@ -35,13 +35,13 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline _loopPipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
-    private readonly SemaphoreSlim _slotFreed = new(0, 1);
     private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly ConcurrentDictionary<RedisValue, byte> _inFlight = new();
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _stopHeartbeat = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly HandlerSlots _slots;
     private readonly AckBatcher _acks;
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly int _batchSize;
@@ -53,7 +53,6 @@ internal sealed class RedisSubscription : IBusSubscription
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
     private long _fastPollUntil;
-    private int _freeSlots;
     private int _active;
     private volatile bool _stopping;
     private volatile bool _faulted;
@@ -74,7 +73,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _stream = BusProtocol.StreamKey(topic);
         _dlq = BusProtocol.DeadLetterStreamKey(topic);
         _notifyChannel = RedisChannel.Literal(BusProtocol.NotifyChannel(topic));
-        _freeSlots = options.Concurrency;
+        _slots = new HandlerSlots(options.Concurrency);
         _batchSize = Math.Min(options.Concurrency, 100);
         _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
         _maxBacklogAgeMs = (long)bus.Settings.Signing.MaxBacklogAge.TotalMilliseconds;
@@ -240,40 +239,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
-    /// <summary>Takes up to <paramref name="max"/> free handler slots (lock-free); 0 when none is free.</summary>
-    private int TakeSlots(int max)
-    {
-        while (true)
-        {
-            var free = Volatile.Read(ref _freeSlots);
-            if (free == 0)
-            {
-                return 0;
-            }
-
-            var take = Math.Min(free, max);
-            if (Interlocked.CompareExchange(ref _freeSlots, free - take, free) == free)
-            {
-                return take;
-            }
-        }
-    }
-
-    /// <summary>Returns slots; wakes the loop when slots become free after none was.</summary>
-    private void ReleaseSlots(int count)
-    {
-        if (Interlocked.Add(ref _freeSlots, count) == count && _slotFreed.CurrentCount == 0)
-        {
-            try
-            {
-                _slotFreed.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-            }
-        }
-    }
-
     private void Wake()
     {
         Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
@@ -375,9 +340,9 @@ internal sealed class RedisSubscription : IBusSubscription
                 return;
             }
 
-            while ((taken = TakeSlots(_batchSize)) == 0)
+            while ((taken = _slots.Take(_batchSize)) == 0)
             {
-                await _slotFreed.WaitAsync(_options.PollInterval, stop).ConfigureAwait(false);
+                await _slots.WaitForReleaseAsync(_options.PollInterval, stop).ConfigureAwait(false);
                 Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
             }
 
@@ -403,7 +368,7 @@ internal sealed class RedisSubscription : IBusSubscription
             taken -= batch.Count;
             if (taken > 0)
             {
-                ReleaseSlots(taken);
+                _slots.Release(taken);
                 taken = 0;
             }
 
@@ -434,7 +399,7 @@ internal sealed class RedisSubscription : IBusSubscription
         {
             if (taken > 0)
             {
-                ReleaseSlots(taken);
+                _slots.Release(taken);
             }
         }
     }
@@ -597,7 +562,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _inFlight.TryRemove(entry.Id, out _);
         if (releaseSlot)
         {
-            ReleaseSlots(1);
+            _slots.Release(1);
         }
 
         if (Interlocked.Decrement(ref _active) == 0 && _stopping)
@@ -643,7 +608,7 @@ internal sealed class RedisSubscription : IBusSubscription
             finally
             {
                 slotHeld = false;
-                ReleaseSlots(1);
+                _slots.Release(1);
                 ResilienceContextPool.Shared.Return(context);
                 _bus.Metrics.HandlerDuration.Record(
                     Stopwatch.GetElapsedTime(started).TotalSeconds,
