@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Polly;
@@ -36,12 +35,11 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly ResiliencePipeline _loopPipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
     private readonly SemaphoreSlim _wake = new(0, 1);
-    private readonly ConcurrentDictionary<RedisValue, byte> _inFlight = new();
     private readonly CancellationTokenSource _stopReading = new();
-    private readonly CancellationTokenSource _stopHeartbeat = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly HandlerSlots _slots;
+    private readonly PendingHeartbeat _heartbeat;
     private readonly AckBatcher _acks;
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly int _batchSize;
@@ -49,7 +47,6 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly long _maxBacklogAgeMs;
     private readonly Action<RedisChannel, RedisValue> _onNotify;
     private Task _loop = Task.CompletedTask;
-    private Task _heartbeat = Task.CompletedTask;
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
     private long _fastPollUntil;
@@ -81,6 +78,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _tags = BusTags.IsReplyTopic(topic)
             ? [new(BusTags.Destination, BusTags.ReplyTemplate), new(BusTags.ConsumerGroup, BusTags.ReplyTemplate)]
             : [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
+        _heartbeat = new PendingHeartbeat(_db, _stream, group, consumer, options.ClaimIdleTime, LastErrorIfRedis);
         _acks = new AckBatcher(ids => _db.StreamAcknowledgeAsync(_stream, Group, ids));
         _onNotify = (_, _) => Wake();
         _pipeline = BuildPipeline();
@@ -108,7 +106,7 @@ internal sealed class RedisSubscription : IBusSubscription
         // A publisher may have skipped its poke just before this group existed: start polling fast.
         Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
         _loop = Task.Run(RunLoopAsync);
-        _heartbeat = Task.Run(RunHeartbeatAsync);
+        _heartbeat.Start();
         Log.Subscribed(_logger, Topic, Group, Consumer);
     }
 
@@ -172,8 +170,7 @@ internal sealed class RedisSubscription : IBusSubscription
             }
         }
 
-        await _stopHeartbeat.CancelAsync().ConfigureAwait(false);
-        await _heartbeat.ConfigureAwait(false);
+        await _heartbeat.StopAsync().ConfigureAwait(false);
         _bus.Remove(this);
         Log.Unsubscribed(_logger, Topic, Group, remaining);
     }
@@ -408,7 +405,7 @@ internal sealed class RedisSubscription : IBusSubscription
     {
         var result = await _db.StreamAutoClaimAsync(_stream, Group, Consumer, (long)_options.ClaimIdleTime.TotalMilliseconds, cursor, count).ConfigureAwait(false);
         var entries = new List<(StreamEntry, int)>();
-        var candidates = result.ClaimedEntries.Where(e => !e.IsNull && !_inFlight.ContainsKey(e.Id)).ToArray();
+        var candidates = result.ClaimedEntries.Where(e => !e.IsNull && !_heartbeat.IsTracked(e.Id)).ToArray();
         if (candidates.Length > 0)
         {
             // XAUTOCLAIM does not return delivery counts; read them from the PEL (one pipelined XPENDING per entry).
@@ -434,7 +431,7 @@ internal sealed class RedisSubscription : IBusSubscription
     {
         foreach (var (entry, _) in batch)
         {
-            _inFlight[entry.Id] = 0;
+            _heartbeat.Track(entry.Id);
             Interlocked.Increment(ref _active);
         }
     }
@@ -559,7 +556,7 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private void Complete(StreamEntry entry, bool releaseSlot = true)
     {
-        _inFlight.TryRemove(entry.Id, out _);
+        _heartbeat.Forget(entry.Id);
         if (releaseSlot)
         {
             _slots.Release(1);
@@ -768,36 +765,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
 
         _bus.Metrics.DeadLettered.Add(1, _tags[0], _tags[1], tags);
-    }
-
-    /// <summary>Resets the idle time of in-flight entries (XCLAIM ... JUSTID) so no other consumer reclaims them.</summary>
-    private async Task RunHeartbeatAsync()
-    {
-        var interval = TimeSpan.FromTicks(Math.Max(_options.ClaimIdleTime.Ticks / 3, TimeSpan.FromMilliseconds(10).Ticks));
-        var minIdle = (long)(interval.TotalMilliseconds / 2);
-        var stop = _stopHeartbeat.Token;
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                await Task.Delay(interval, RedisMessageBus.LoopClock, stop).ConfigureAwait(false);
-
-                // Snapshot first: an entry may finish between a check and the copy, and XCLAIM needs at least one id.
-                RedisValue[] inFlight = [.. _inFlight.Keys];
-                if (inFlight.Length > 0)
-                {
-                    await _db.StreamClaimIdsOnlyAsync(_stream, Group, Consumer, minIdle, inFlight).ConfigureAwait(false);
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is RedisException or ObjectDisposedException)
-            {
-                LastErrorIfRedis(ex);
-            }
-        }
     }
 
     private void LastErrorIfRedis(Exception ex)
