@@ -38,13 +38,12 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly EntryAdmission _admission;
     private readonly HandlerSlots _slots;
     private readonly PendingHeartbeat _heartbeat;
     private readonly AckBatcher _acks;
     private readonly KeyValuePair<string, object?>[] _tags;
     private readonly int _batchSize;
-    private readonly long _toleranceMs;
-    private readonly long _maxBacklogAgeMs;
     private readonly Action<RedisChannel, RedisValue> _onNotify;
     private Task _loop = Task.CompletedTask;
     private long _lastLoopTick = Stopwatch.GetTimestamp();
@@ -72,8 +71,7 @@ internal sealed class RedisSubscription : IBusSubscription
         _notifyChannel = RedisChannel.Literal(BusProtocol.NotifyChannel(topic));
         _slots = new HandlerSlots(options.Concurrency);
         _batchSize = Math.Min(options.Concurrency, 100);
-        _toleranceMs = (long)bus.Settings.Signing.TimestampTolerance.TotalMilliseconds;
-        _maxBacklogAgeMs = (long)bus.Settings.Signing.MaxBacklogAge.TotalMilliseconds;
+        _admission = new EntryAdmission(topic, group, options.MaxDeliveries, bus.Settings, bus.Limits, bus.KeyRing, bus.Clock);
         // Reply topics and their groups are per process: their metrics carry a template (spans keep the names).
         _tags = BusTags.IsReplyTopic(topic)
             ? [new(BusTags.Destination, BusTags.ReplyTemplate), new(BusTags.ConsumerGroup, BusTags.ReplyTemplate)]
@@ -451,25 +449,17 @@ internal sealed class RedisSubscription : IBusSubscription
 
     private async Task AdmitAsync(List<(StreamEntry Entry, int Deliveries)> batch)
     {
-        List<Candidate>? candidates = null;
+        List<AdmissionCandidate>? candidates = null;
         foreach (var (entry, deliveries) in batch)
         {
-            if (deliveries > _options.MaxDeliveries)
+            var decision = _admission.Check(entry, deliveries);
+            if (decision.Outcome == AdmissionOutcome.Candidate)
             {
-                _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.MaxDeliveries,
-                    $"delivered {deliveries} times without being acknowledged (MaxDeliveries {_options.MaxDeliveries})", deliveries, rejected: false));
-            }
-            else if (IsForAnotherGroup(entry))
-            {
-                _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
-            }
-            else if (Inspect(entry, out var reason, out var detail, out var keyId, out var fresh) is { } envelope)
-            {
-                (candidates ??= new(batch.Count)).Add(new Candidate(entry, deliveries, envelope, keyId!, fresh));
+                (candidates ??= new(batch.Count)).Add(decision.Candidate!);
             }
             else
             {
-                _ = RunAsync(entry, DeadLetterAsync(entry, reason, detail, deliveries, rejected: true));
+                Act(entry, deliveries, decision);
             }
         }
 
@@ -481,21 +471,7 @@ internal sealed class RedisSubscription : IBusSubscription
         RedisResult[] codes;
         try
         {
-            var keys = new RedisKey[candidates.Count * 2];
-            var args = new RedisValue[1 + (candidates.Count * 3)];
-            args[0] = (long)_bus.Settings.ReplayProtectionTtl.TotalMilliseconds;
-            for (var i = 0; i < candidates.Count; i++)
-            {
-                var c = candidates[i];
-                var id = c.Envelope.NormalizedId;
-                var exactlyOnce = c.Envelope.Qos == QualityOfService.ExactlyOnce;
-                keys[2 * i] = BusProtocol.SeenKey(Topic, Group, id);
-                keys[(2 * i) + 1] = exactlyOnce ? BusProtocol.DoneKey(Topic, Group, id) : keys[2 * i];
-                args[1 + (3 * i)] = c.Entry.Id;
-                args[2 + (3 * i)] = c.Fresh ? "1" : "0";
-                args[3 + (3 * i)] = exactlyOnce ? "1" : "0";
-            }
-
+            var (keys, args) = _admission.AdmitScriptArguments(candidates);
             codes = (RedisResult[])(await _db.ScriptEvaluateAsync(Scripts.Admit, keys, args).ConfigureAwait(false))!;
         }
         catch
@@ -511,29 +487,33 @@ internal sealed class RedisSubscription : IBusSubscription
 
         for (var i = 0; i < candidates.Count; i++)
         {
-            var (entry, deliveries, envelope, keyId, _) = candidates[i];
-            switch ((int)codes[i])
-            {
-                case 0:
-                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.Replayed,
-                        $"message {envelope.Id} was already accepted by group '{Group}' from another stream entry", deliveries, rejected: true));
-                    break;
-                case -1:
-                    _ = RunAsync(entry, DeadLetterAsync(entry, RejectionReasons.StaleTimestamp, StaleDetail(envelope, entry.Id), deliveries, rejected: true));
-                    break;
-                case 2:
-                    Log.AlreadyHandled(_logger, Topic, Group, envelope.Id);
-                    _bus.Metrics.Acked.Add(1, _tags);
-                    _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
-                    break;
-                default:
-                    var message = new BusMessage(
-                        envelope.Id, DateTimeOffset.FromUnixTimeMilliseconds(envelope.Timestamp), envelope.Type, envelope.Qos, envelope.Topic,
-                        envelope.From, envelope.To, NullIfEmpty(envelope.CorrelationId), NullIfEmpty(envelope.ReplyTo), envelope.Payload,
-                        envelope.Meta, keyId, deliveries, entry.Id.ToString());
-                    _ = HandleAsync(entry, message);
-                    break;
-            }
+            var candidate = candidates[i];
+            Act(candidate.Entry, candidate.Deliveries, _admission.Decide(candidate, (int)codes[i]));
+        }
+    }
+
+    /// <summary>Carries out an admission decision; the entry's processing completes in the background.</summary>
+    private void Act(StreamEntry entry, int deliveries, AdmissionDecision decision)
+    {
+        switch (decision.Outcome)
+        {
+            case AdmissionOutcome.Reject:
+            case AdmissionOutcome.DeadLetter:
+                _ = RunAsync(entry, DeadLetterAsync(entry, decision.Reason, decision.Detail, deliveries, rejected: decision.Outcome == AdmissionOutcome.Reject));
+                break;
+            case AdmissionOutcome.OtherGroup:
+                _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
+                break;
+            case AdmissionOutcome.AlreadyHandled:
+                Log.AlreadyHandled(_logger, Topic, Group, decision.Candidate!.Envelope.Id);
+                _bus.Metrics.Acked.Add(1, _tags);
+                _ = RunAsync(entry, _acks.AcknowledgeAsync(entry.Id));
+                break;
+            case AdmissionOutcome.Handle:
+                _ = HandleAsync(entry, decision.Message!);
+                break;
+            default:
+                throw new UnreachableException($"Admission outcome {decision.Outcome} is not a decision to act on.");
         }
     }
 
@@ -567,8 +547,6 @@ internal sealed class RedisSubscription : IBusSubscription
             _drained.TrySetResult();
         }
     }
-
-    private sealed record Candidate(StreamEntry Entry, int Deliveries, Envelope Envelope, string KeyId, bool Fresh);
 
     /// <summary>
     /// Runs the handler and acknowledges or dead-letters the entry. The entry's slot is released as soon as the handler
@@ -676,83 +654,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
-    private Envelope? Inspect(StreamEntry entry, out string reason, out string detail, out string? keyId, out bool fresh)
-    {
-        fresh = false;
-        keyId = null;
-        var errors = new List<EnvelopeError>();
-        var envelope = EnvelopeCodec.TryRead(entry.Values, Topic, _bus.Limits, errors, out var unsigned);
-        if (envelope is null)
-        {
-            reason = unsigned ? RejectionReasons.Unsigned : RejectionReasons.Invalid;
-            detail = unsigned ? "the entry has no 'sig' field" : string.Join("; ", errors);
-            return null;
-        }
-
-        var now = _bus.Clock.GetUtcNow();
-        Span<byte> stack = stackalloc byte[1024];
-        using var header = new CanonicalBytes.HeaderBuffer(
-            CanonicalBytes.MaxHeaderLength(envelope.Id, envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo), stack);
-        var length = CanonicalBytes.WriteHeader(header.Span, envelope.Id, envelope.Timestamp, envelope.Type, envelope.Qos,
-            envelope.Topic, envelope.From, envelope.To, envelope.CorrelationId, envelope.ReplyTo);
-        keyId = _bus.KeyRing.Verify(envelope.Signature, envelope.From, header.Span[..length], envelope.Payload.Span, now, out var failure, out var verifiedBy);
-        if (keyId is null)
-        {
-            reason = failure!;
-            detail = failure switch
-            {
-                RejectionReasons.SenderNotAllowed => $"from '{envelope.From}' is not a sender the verifying key may sign for: "
-                    + string.Join("; ", verifiedBy!.Select(k => $"key '{k.Id}' is bound to [{string.Join(", ", k.Senders)}]")),
-                RejectionReasons.BadSignature => $"no signature verifies; signed with [{SignatureKeyIds(envelope.Signature)}]",
-                RejectionReasons.ExpiredKey => $"signed only with expired or unknown keys [{SignatureKeyIds(envelope.Signature)}]",
-                _ => $"signed only with keys this consumer does not know [{SignatureKeyIds(envelope.Signature)}]",
-            };
-            return null;
-        }
-
-        fresh = IsFresh(now.ToUnixTimeMilliseconds(), envelope.Timestamp, entry.Id);
-        reason = "";
-        detail = "";
-        return envelope;
-    }
-
-    /// <summary>
-    /// First-delivery freshness (PROTOCOL.md §5): the timestamp is within the tolerance of now, or of the time Redis
-    /// added the entry (its id) when that was at most <see cref="BusSigningSettings.MaxBacklogAge"/> ago. The second
-    /// rule lets a backlog that waited for a stopped group be delivered; a copy re-added later gets a new entry id and
-    /// is still stale.
-    /// </summary>
-    private bool IsFresh(long nowMs, long timestamp, RedisValue entryId) =>
-        Math.Abs(nowMs - timestamp) <= _toleranceMs
-        || (BusProtocol.TryGetEntryMilliseconds((string?)entryId, out var addedMs)
-            && Math.Abs(addedMs - timestamp) <= _toleranceMs
-            && nowMs - addedMs <= _maxBacklogAgeMs);
-
-    private string StaleDetail(Envelope envelope, RedisValue entryId)
-    {
-        var skew = _bus.Clock.GetUtcNow().ToUnixTimeMilliseconds() - envelope.Timestamp;
-        var added = BusProtocol.TryGetEntryMilliseconds((string?)entryId, out var addedMs)
-            ? $"; Redis added the entry {TimeSpan.FromMilliseconds(Math.Abs(addedMs - envelope.Timestamp))} {(addedMs >= envelope.Timestamp ? "after" : "before")} that timestamp"
-            : "";
-        return $"timestamp {envelope.Timestamp} is {TimeSpan.FromMilliseconds(Math.Abs(skew))} {(skew >= 0 ? "in the past" : "in the future")}{added}; the tolerance is {_bus.Settings.Signing.TimestampTolerance}, the maximum backlog age {_bus.Settings.Signing.MaxBacklogAge}";
-    }
-
-    private static string SignatureKeyIds(string signature) =>
-        string.Join(", ", signature.Split(' ').Select(s => s.Split(':')[0]));
-
-    private bool IsForAnotherGroup(StreamEntry entry)
-    {
-        foreach (var field in entry.Values)
-        {
-            if (field.Name == BusProtocol.Fields.ReplayGroup)
-            {
-                return field.Value != Group;
-            }
-        }
-
-        return false;
-    }
-
     private async Task DeadLetterAsync(StreamEntry entry, string reason, string detail, int deliveryCount, bool rejected)
     {
         var args = RedisDeadLetterQueue.BuildArguments(Group, Consumer, entry, reason, detail, deliveryCount, _bus.Clock.GetUtcNow());
@@ -774,6 +675,4 @@ internal sealed class RedisSubscription : IBusSubscription
             LastError = ex;
         }
     }
-
-    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }
