@@ -9,19 +9,16 @@ namespace Communication.Bus;
 
 /// <summary>
 /// One consumer loop: reads new entries with <c>XREADGROUP</c>, reclaims idle pending entries with <c>XAUTOCLAIM</c>,
-/// admits them (validation, signature, tolerance, replay), runs the handler through Polly (retry + circuit breaker),
-/// acknowledges or dead-letters them, and keeps its in-flight entries from being reclaimed (JUSTID heartbeats).
+/// admits them, runs the handler through Polly (retry + circuit breaker), acknowledges or dead-letters them, and stops
+/// gracefully. Its parts: <see cref="EntryAdmission"/> (the decisions without I/O), <see cref="HandlerSlots"/>
+/// (concurrency), <see cref="PendingHeartbeat"/> (in-flight entries kept from being reclaimed),
+/// <see cref="AckBatcher"/> (coalesced <c>XACK</c>), <see cref="LoopWakeup"/> (pokes and polling) and
+/// <see cref="BusActivities"/> (the process span).
 /// </summary>
 internal sealed class RedisSubscription : IBusSubscription
 {
     private static readonly ResiliencePropertyKey<BusMessage> MessageKey = new("bus.message");
     private static readonly TimeSpan MaxErrorDelay = TimeSpan.FromSeconds(5);
-
-    /// <summary>After a wake-up poke or a non-empty read, poll this often for <see cref="FastPollWindow"/>.</summary>
-    private static readonly TimeSpan FastPollDelay = TimeSpan.FromMilliseconds(2);
-
-    /// <summary>Longer than the publishers' poke coalescing window (<see cref="RedisMessageBus.NotifyCoalescingWindow"/>).</summary>
-    private static readonly TimeSpan FastPollWindow = TimeSpan.FromMilliseconds(150);
 
     private readonly RedisMessageBus _bus;
     private readonly IDatabase _db;
@@ -34,7 +31,7 @@ internal sealed class RedisSubscription : IBusSubscription
     private readonly ResiliencePipeline _pipeline;
     private readonly ResiliencePipeline _loopPipeline;
     private readonly CircuitBreakerStateProvider _breaker = new();
-    private readonly SemaphoreSlim _wake = new(0, 1);
+    private readonly LoopWakeup _wakeup = new();
     private readonly CancellationTokenSource _stopReading = new();
     private readonly CancellationTokenSource _abortHandlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -48,7 +45,6 @@ internal sealed class RedisSubscription : IBusSubscription
     private Task _loop = Task.CompletedTask;
     private long _lastLoopTick = Stopwatch.GetTimestamp();
     private long _pausedUntil;
-    private long _fastPollUntil;
     private int _active;
     private volatile bool _stopping;
     private volatile bool _faulted;
@@ -78,7 +74,7 @@ internal sealed class RedisSubscription : IBusSubscription
             : [new(BusTags.Destination, topic), new(BusTags.ConsumerGroup, group)];
         _heartbeat = new PendingHeartbeat(_db, _stream, group, consumer, options.ClaimIdleTime, LastErrorIfRedis);
         _acks = new AckBatcher(ids => _db.StreamAcknowledgeAsync(_stream, Group, ids));
-        _onNotify = (_, _) => Wake();
+        _onNotify = (_, _) => _wakeup.Wake();
         _pipeline = BuildPipeline();
         _loopPipeline = BuildLoopPipeline();
     }
@@ -102,7 +98,7 @@ internal sealed class RedisSubscription : IBusSubscription
         await _bus.Redis.GetSubscriber().SubscribeAsync(_notifyChannel, _onNotify).ConfigureAwait(false);
 
         // A publisher may have skipped its poke just before this group existed: start polling fast.
-        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+        _wakeup.PollFast();
         _loop = Task.Run(RunLoopAsync);
         _heartbeat.Start();
         Log.Subscribed(_logger, Topic, Group, Consumer);
@@ -234,21 +230,6 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
-    private void Wake()
-    {
-        Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
-        if (_wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-            }
-        }
-    }
-
     /// <summary>
     /// Runs <see cref="ReadOnceAsync"/> until stopped. Every failure of an iteration (connection drop, NOGROUP,
     /// LOADING, READONLY, a failed group re-creation, ...) is retried by <see cref="_loopPipeline"/> with
@@ -341,23 +322,7 @@ internal sealed class RedisSubscription : IBusSubscription
                 Volatile.Write(ref _lastLoopTick, Stopwatch.GetTimestamp());
             }
 
-            var batch = new List<(StreamEntry Entry, int Deliveries)>(taken);
-            if (state.LastClaim == 0 || Stopwatch.GetElapsedTime(state.LastClaim) >= state.ClaimInterval)
-            {
-                state.LastClaim = Stopwatch.GetTimestamp();
-                var claimed = await ReclaimAsync(state.ClaimCursor, taken).ConfigureAwait(false);
-                state.ClaimCursor = claimed.Cursor;
-                batch.AddRange(claimed.Entries);
-            }
-
-            if (batch.Count < taken)
-            {
-                var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, taken - batch.Count).ConfigureAwait(false);
-                foreach (var entry in entries)
-                {
-                    batch.Add((entry, 1));
-                }
-            }
+            var batch = await ReadBatchAsync(state, taken).ConfigureAwait(false);
 
             // Every entry of the batch now owns one slot (released when its processing completes).
             taken -= batch.Count;
@@ -369,7 +334,7 @@ internal sealed class RedisSubscription : IBusSubscription
 
             if (batch.Count > 0)
             {
-                Volatile.Write(ref _fastPollUntil, Stopwatch.GetTimestamp() + (long)(FastPollWindow.TotalSeconds * Stopwatch.Frequency));
+                _wakeup.PollFast();
                 Track(batch);
 
                 // The checks without I/O run here; the admission script and the handlers then run beside
@@ -381,13 +346,7 @@ internal sealed class RedisSubscription : IBusSubscription
             if (batch.Count == 0)
             {
                 var untilClaim = state.ClaimInterval - Stopwatch.GetElapsedTime(state.LastClaim);
-                var wait = untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval;
-                if (Stopwatch.GetTimestamp() < Volatile.Read(ref _fastPollUntil) && FastPollDelay < wait)
-                {
-                    wait = FastPollDelay;
-                }
-
-                await _wake.WaitAsync(wait > TimeSpan.FromMilliseconds(1) ? wait : TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
+                await _wakeup.WaitAsync(untilClaim < _options.PollInterval ? untilClaim : _options.PollInterval, stop).ConfigureAwait(false);
             }
         }
         finally
@@ -397,6 +356,30 @@ internal sealed class RedisSubscription : IBusSubscription
                 _slots.Release(taken);
             }
         }
+    }
+
+    /// <summary>Up to <paramref name="count"/> entries: idle pending ones reclaimed when a claim is due, then new ones.</summary>
+    private async Task<List<(StreamEntry Entry, int Deliveries)>> ReadBatchAsync(LoopState state, int count)
+    {
+        var batch = new List<(StreamEntry Entry, int Deliveries)>(count);
+        if (state.LastClaim == 0 || Stopwatch.GetElapsedTime(state.LastClaim) >= state.ClaimInterval)
+        {
+            state.LastClaim = Stopwatch.GetTimestamp();
+            var claimed = await ReclaimAsync(state.ClaimCursor, count).ConfigureAwait(false);
+            state.ClaimCursor = claimed.Cursor;
+            batch.AddRange(claimed.Entries);
+        }
+
+        if (batch.Count < count)
+        {
+            var entries = await _db.StreamReadGroupAsync(_stream, Group, Consumer, StreamPosition.NewMessages, count - batch.Count).ConfigureAwait(false);
+            foreach (var entry in entries)
+            {
+                batch.Add((entry, 1));
+            }
+        }
+
+        return batch;
     }
 
     private async Task<(RedisValue Cursor, List<(StreamEntry Entry, int Deliveries)> Entries)> ReclaimAsync(RedisValue cursor, int count)
@@ -420,11 +403,7 @@ internal sealed class RedisSubscription : IBusSubscription
         return (result.NextStartId, entries);
     }
 
-    /// <summary>
-    /// Admits a batch: per entry the checks that need no Redis (max deliveries, validation, signature, tolerance),
-    /// then one script call for replay protection and the exactly-once check of all of them, then dispatches the
-    /// handlers. Every entry owns one slot, released by <see cref="Complete"/>.
-    /// </summary>
+    /// <summary>The entries of a batch are in flight until <see cref="Complete"/>: kept alive by heartbeats, waited for by a graceful stop.</summary>
     private void Track(List<(StreamEntry Entry, int Deliveries)> batch)
     {
         foreach (var (entry, _) in batch)
@@ -447,6 +426,11 @@ internal sealed class RedisSubscription : IBusSubscription
         }
     }
 
+    /// <summary>
+    /// Admits a batch: per entry the checks that need no Redis (<see cref="EntryAdmission.Check"/>), then one script
+    /// call for replay protection and the exactly-once check of all of them, then acts on the decisions. Every entry
+    /// owns one slot, released by <see cref="Complete"/> (or by its handler when it returns).
+    /// </summary>
     private async Task AdmitAsync(List<(StreamEntry Entry, int Deliveries)> batch)
     {
         List<AdmissionCandidate>? candidates = null;
