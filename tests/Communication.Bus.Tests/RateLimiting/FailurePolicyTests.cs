@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Communication.Bus.RateLimiting;
 using Microsoft.Extensions.Time.Testing;
 using Polly.CircuitBreaker;
@@ -100,13 +99,12 @@ public sealed class FailurePolicyTests
         Assert.False((await tokens.TryAcquireAsync(bucket, rule, 1, Ct)).FromFallback);
 
         Assert.Equal("+OK", await server.CommandAsync("CLIENT PAUSE 3000 ALL"));
-        var timer = Stopwatch.StartNew();
         var decision = await tokens.TryAcquireAsync(bucket, rule, 1, Ct);
-        timer.Stop();
 
+        // Bounded by the command timeout, not by the pause: the call gave up with a TimeoutException (a call that
+        // waited out the pause would have been answered by Redis), no stopwatch needed.
         Assert.True(decision.FromFallback);
         Assert.True(decision.Allowed);
-        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(2), $"the call took {timer.Elapsed}");
         Assert.Equal(1, counters.Sum(RateLimitingTelemetry.RedisErrorsInstrument, "error.type", typeof(TimeoutException).FullName));
 
         // When Redis answers again, so does the bucket (one timeout did not open the breaker).
